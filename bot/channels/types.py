@@ -1,0 +1,64 @@
+"""Channel-neutral message types shared by the engine and every channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    CONSOLE = "console"
+    TELEGRAM = "telegram"
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+
+
+class InboundKind(StrEnum):
+    TEXT = "text"
+    # A pressed button: ``payload`` is the button's callback data.
+    CHOICE = "choice"
+    # A sticker, photo, voice message, location, MMS with an empty body and the like.
+    NON_TEXT = "non_text"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One authenticated message from a resident, as a channel parsed it.
+
+    ``message_id`` is the channel's own id (Telegram update_id, Twilio MessageSid); the
+    engine claims it once. ``address`` is the chat id (Telegram) or the E.164 phone number.
+    """
+
+    channel: Channel
+    address: str
+    message_id: str
+    kind: InboundKind
+    text: str = ""
+    payload: str = ""
+    # The language the client reports, if any (Telegram ``language_code``), as a hint only.
+    locale_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An answer option offered with a message.
+
+    ``label`` is shown to the resident; ``payload`` comes back in an ``Inbound`` of kind
+    CHOICE when a button is pressed and must fit Telegram's 64-byte callback data.
+    ``number`` is what a resident types on channels without buttons.
+    """
+
+    number: int
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message to send to one address. Channels render ``choices`` as they can:
+    inline buttons on Telegram, numbered lines on SMS and the console."""
+
+    channel: Channel
+    address: str
+    text: str
+    choices: tuple[Choice, ...] = field(default=())
