@@ -62,3 +62,6 @@ class Outbound:
     address: str
     text: str
     choices: tuple[Choice, ...] = field(default=())
+    # False when the text already says how to answer (a scale from 1 to 5): channels
+    # without buttons then leave the choices out instead of listing them.
+    list_choices: bool = True

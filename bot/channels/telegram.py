@@ -1,0 +1,244 @@
+"""Telegram channel: webhook update parsing and a sender over the Bot API.
+
+Only private chats take part in the panel. Updates from groups, supergroups and
+channels, edited messages and service messages are ignored, so the webhook still
+answers them with 200 and Telegram does not send them again.
+"""
+
+from __future__ import annotations
+
+import hmac
+import warnings
+from datetime import timedelta
+from typing import Any
+
+import telegram
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from bot.channels.render import split_text
+from bot.channels.types import Channel, Inbound, InboundKind, Outbound
+
+# Bot API limits for sendMessage text and for the callback data of an inline button.
+MAX_MESSAGE_LENGTH = 4096
+MAX_CALLBACK_DATA_BYTES = 64
+
+
+class MalformedUpdate(ValueError):
+    """The webhook body is not a Telegram update that python-telegram-bot can parse."""
+
+
+def parse_update(data: dict[str, Any], bot: telegram.Bot) -> Inbound | None:
+    """Parse a webhook update into an ``Inbound``, or return None for an ignored update.
+
+    In a private chat, a text message becomes TEXT, a pressed inline button becomes
+    CHOICE, and a message with other content (sticker, photo even with a caption,
+    voice, video, document, location, contact and the like) becomes NON_TEXT. All
+    other updates return None. ``message_id`` is the update_id, which Telegram keeps
+    when it delivers the same update again.
+
+    Raises MalformedUpdate when ``data`` is not a valid update.
+    """
+    update = _deserialize(data, bot)
+
+    if update.callback_query is not None:
+        return _parse_callback_query(update)
+
+    message = update.message
+    if message is None or message.chat.type != ChatType.PRIVATE:
+        return None
+
+    locale_hint = message.from_user.language_code if message.from_user else None
+    if message.text is not None:
+        if not isinstance(message.text, str):
+            raise MalformedUpdate(f"update {update.update_id}: message.text is not a string")
+        kind, text = InboundKind.TEXT, message.text
+    elif message.effective_attachment is not None:
+        kind, text = InboundKind.NON_TEXT, ""
+    else:
+        # A service message, such as a pinned message, carries nothing to answer.
+        return None
+
+    return Inbound(
+        channel=Channel.TELEGRAM,
+        address=str(message.chat.id),
+        message_id=str(update.update_id),
+        kind=kind,
+        text=text,
+        locale_hint=locale_hint,
+    )
+
+
+def callback_answer(data: dict[str, Any]) -> dict[str, str] | None:
+    """Build the webhook response body that answers the update's callback query.
+
+    Telegram runs a method returned in the webhook response, so the button stops
+    showing its progress indicator without a separate answerCallbackQuery request.
+    Returns None when the update has no callback query with a string id.
+    """
+    callback_query = data.get("callback_query") if isinstance(data, dict) else None
+    if not isinstance(callback_query, dict):
+        return None
+
+    query_id = callback_query.get("id")
+    if not isinstance(query_id, str):
+        return None
+    return {"method": "answerCallbackQuery", "callback_query_id": query_id}
+
+
+def secret_matches(header_value: str | None, secret: str) -> bool:
+    """Check the X-Telegram-Bot-Api-Secret-Token header against ``secret``.
+
+    The comparison takes constant time. A missing header or an empty configured secret
+    never matches, so a deployment without a secret rejects every update.
+    """
+    if header_value is None or not secret:
+        return False
+    return hmac.compare_digest(header_value.encode("utf-8"), secret.encode("utf-8"))
+
+
+def _deserialize(data: dict[str, Any], bot: telegram.Bot) -> telegram.Update:
+    if not isinstance(data, dict):
+        raise MalformedUpdate(f"update must be a JSON object, got {type(data).__name__}")
+
+    # python-telegram-bot does not validate input and fails with whatever error the
+    # missing or mistyped field causes.
+    try:
+        update = telegram.Update.de_json(data, bot)
+    except (TypeError, KeyError, AttributeError, ValueError, OverflowError) as error:
+        reason = f"{type(error).__name__}: {error}"
+        raise MalformedUpdate(f"invalid Telegram update: {reason}") from error
+
+    if not isinstance(update.update_id, int) or isinstance(update.update_id, bool):
+        raise MalformedUpdate(f"update_id must be an integer, got {update.update_id!r}")
+    return update
+
+
+def _parse_callback_query(update: telegram.Update) -> Inbound | None:
+    query = update.callback_query
+    # A button on a message sent in inline mode has no message and so no chat, and a
+    # game button has no callback data.
+    if query.message is None or query.data is None:
+        return None
+    if query.message.chat.type != ChatType.PRIVATE:
+        return None
+    if not isinstance(query.data, str):
+        raise MalformedUpdate(f"update {update.update_id}: callback_query.data is not a string")
+
+    return Inbound(
+        channel=Channel.TELEGRAM,
+        address=str(query.message.chat.id),
+        message_id=str(update.update_id),
+        kind=InboundKind.CHOICE,
+        payload=query.data,
+        locale_hint=query.from_user.language_code,
+    )
+
+
+class TelegramSender:
+    """Sender for Telegram over the Bot API at ``api_url``.
+
+    Call ``start`` before the first ``send`` and ``close`` when done.
+    """
+
+    def __init__(self, token: str, api_url: str = "https://api.telegram.org") -> None:
+        self._bot = telegram.Bot(token, base_url=api_url.rstrip("/") + "/bot")
+
+    async def start(self) -> None:
+        """Initialize the bot, which requests getMe and so checks the token."""
+        await self._bot.initialize()
+
+    async def send(self, message: Outbound) -> str:
+        """Send ``message`` as plain text and return the message_id of the last part.
+
+        A text longer than 4096 characters goes out in several messages, and the
+        buttons, one per row, come with the last one. If a later part fails, the
+        parts already sent stay sent, so a retry sends them again.
+
+        Raises ValueError for an empty text or a choice payload over 64 bytes, and
+        PermanentDeliveryError or TransientDeliveryError when the Bot API rejects the
+        message.
+        """
+        if not message.text.strip():
+            raise ValueError(f"message to chat {message.address} has an empty text")
+        reply_markup = _inline_keyboard(message)
+
+        # NOTE: the parts are measured in code points. Telegram documents the limit in
+        # characters without saying whether it counts UTF-16 code units instead.
+        parts = split_text(message.text, MAX_MESSAGE_LENGTH)
+        sent: telegram.Message | None = None
+        for index, part in enumerate(parts):
+            is_last = index == len(parts) - 1
+            try:
+                sent = await self._bot.send_message(
+                    chat_id=message.address,
+                    text=part,
+                    reply_markup=reply_markup if is_last else None,
+                )
+            except TelegramError as error:
+                delivery_error = _delivery_error(error, message.address)
+                if delivery_error is None:
+                    raise
+                raise delivery_error from error
+
+        assert sent is not None
+        return str(sent.message_id)
+
+    async def close(self) -> None:
+        """Shut the bot down and close its HTTP connections."""
+        await self._bot.shutdown()
+
+
+def _inline_keyboard(message: Outbound) -> telegram.InlineKeyboardMarkup | None:
+    if not message.choices:
+        return None
+
+    rows = []
+    for choice in message.choices:
+        size = len(choice.payload.encode("utf-8"))
+        if size > MAX_CALLBACK_DATA_BYTES:
+            raise ValueError(
+                f"choice {choice.number} payload {choice.payload!r} is {size} bytes in UTF-8, "
+                f"over the {MAX_CALLBACK_DATA_BYTES}-byte Telegram callback data limit"
+            )
+        rows.append([telegram.InlineKeyboardButton(choice.label, callback_data=choice.payload)])
+    return telegram.InlineKeyboardMarkup(rows)
+
+
+def _delivery_error(error: TelegramError, chat_id: str) -> DeliveryError | None:
+    """Map a Bot API error to a delivery error, or return None to re-raise it unchanged.
+
+    Errors that say nothing about the chat, such as InvalidToken for a wrong token,
+    return None, so that a configuration error does not mark chats as unreachable.
+    """
+    description = f"sending to Telegram chat {chat_id} failed: {error.message}"
+
+    if isinstance(error, RetryAfter):
+        return TransientDeliveryError(
+            description, code="429", retry_after=_retry_after_seconds(error)
+        )
+    if isinstance(error, Forbidden):
+        # The user blocked the bot or deleted the account.
+        return PermanentDeliveryError(description, code="403")
+    if isinstance(error, BadRequest):
+        # "Chat not found" means the chat is gone. Any other 400 means the request was
+        # wrong, and retrying the same request fails the same way.
+        return PermanentDeliveryError(description, code="400")
+    # NetworkError covers TimedOut and 5xx responses. BadRequest subclasses it too,
+    # so it must be tested first.
+    if isinstance(error, NetworkError):
+        return TransientDeliveryError(description, code="network")
+    return None
+
+
+def _retry_after_seconds(error: RetryAfter) -> float:
+    # retry_after is an int or a timedelta depending on PTB_TIMEDELTA, and reading it
+    # warns about the coming switch to timedelta (python-telegram-bot 22.2 and later).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)

@@ -1,0 +1,236 @@
+"""Twilio SMS channel: webhook signature check, form parsing and a Messages API sender."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import phonenumbers
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.channels.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from bot.channels.render import render_numbered
+from bot.channels.types import Channel, Inbound, InboundKind, Outbound
+
+logger = logging.getLogger(__name__)
+
+# Region for numbers that arrive without a country code.
+DEFAULT_REGION = "NL"
+WHATSAPP_PREFIX = "whatsapp:"
+# Twilio rejects a message Body longer than 1600 characters (error 21617).
+MAX_BODY_LENGTH = 1600
+
+# Twilio error codes that mean the number cannot receive our messages. Any other 4xx
+# except 401 is also permanent, and 429 and 5xx are transient (see _delivery_error).
+PERMANENT_ERROR_CODES: Mapping[int, str] = {
+    21211: "invalid To number",
+    21408: "sending to this region is not enabled",
+    21610: "recipient unsubscribed with STOP",
+    21612: "the To number cannot be reached from the From number",
+    21614: "To number is not a mobile number",
+}
+
+
+class MalformedForm(ValueError):
+    """The webhook form lacks a required field or has an invalid value."""
+
+
+def public_request_url(public_base_url: str, path_qs: str) -> str:
+    """Build the URL that Twilio signed from the public base URL and the request path.
+
+    Behind a TLS-terminating proxy the app sees http and an internal host, but Twilio
+    signs the public https URL it called. ``path_qs`` is the path with its query string.
+    """
+    return public_base_url.rstrip("/") + path_qs
+
+
+def signature_valid(
+    auth_token: str, url: str, params: Mapping[str, str], signature: str | None
+) -> bool:
+    """Check the X-Twilio-Signature header of a webhook request.
+
+    ``url`` must be the full public URL with its query string, as public_request_url
+    builds it, and ``params`` the POST form fields. A missing signature is invalid.
+    """
+    if not signature:
+        return False
+    return RequestValidator(auth_token).validate(url, dict(params), signature)
+
+
+def parse_form(form: Mapping[str, str], channel: Channel = Channel.SMS) -> Inbound:
+    """Parse a Twilio incoming-message webhook form into an ``Inbound``.
+
+    ``address`` is the From number in E.164, without a ``whatsapp:`` prefix. An MMS
+    with media and an empty Body is NON_TEXT. Raises MalformedForm naming the field
+    when From or MessageSid is missing or From or NumMedia is invalid.
+    """
+    message_sid = form.get("MessageSid")
+    if not message_sid:
+        raise MalformedForm("missing MessageSid in Twilio webhook form")
+
+    address = _normalize_number(form.get("From"))
+    body = form.get("Body", "")
+
+    num_media_text = form.get("NumMedia") or "0"
+    try:
+        num_media = int(num_media_text)
+    except ValueError:
+        raise MalformedForm(f"invalid NumMedia {num_media_text!r}: expected an integer") from None
+
+    if num_media >= 1 and not body.strip():
+        kind = InboundKind.NON_TEXT
+    else:
+        kind = InboundKind.TEXT
+
+    return Inbound(
+        channel=channel,
+        address=address,
+        message_id=message_sid,
+        kind=kind,
+        text=body if kind is InboundKind.TEXT else "",
+    )
+
+
+def _normalize_number(raw: str | None) -> str:
+    if not raw:
+        raise MalformedForm("missing From in Twilio webhook form")
+
+    number = raw.removeprefix(WHATSAPP_PREFIX)
+    try:
+        parsed = phonenumbers.parse(number, DEFAULT_REGION)
+    except phonenumbers.NumberParseException as error:
+        raise MalformedForm(f"invalid From {raw!r}: {error}") from error
+
+    # is_possible_number checks the length for the country, so short codes and
+    # alphanumeric sender ids are rejected while new number ranges still pass.
+    if not phonenumbers.is_possible_number(parsed):
+        raise MalformedForm(f"invalid From {raw!r}: not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def empty_twiml() -> str:
+    """Return an empty TwiML response, which tells Twilio to send no reply."""
+    return str(MessagingResponse())
+
+
+class _PinnedHttpClient(AsyncTwilioHttpClient):
+    """Twilio HTTP client that rejects any URL outside ``base_url``.
+
+    The twilio library builds each URL from a domain's base_url, and the Client can
+    rewrite the host for the TWILIO_EDGE and TWILIO_REGION settings. This check makes
+    sure that a request meant for a test server never reaches another host.
+    """
+
+    def __init__(self, base_url: str) -> None:
+        # Without pooled connections the parent creates no session here, which would
+        # need a running event loop. TwilioSmsSender.start sets the session instead.
+        super().__init__(pool_connections=False)
+        self._base_url = base_url.rstrip("/") + "/"
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if not url.startswith(self._base_url):
+            raise ValueError(f"refusing Twilio request to {url}: outside {self._base_url}")
+        return await super().request(method, url, *args, **kwargs)
+
+
+class TwilioSmsSender:
+    """Sender for SMS through the Twilio Messages API at ``api_url``.
+
+    ``timeout`` is the maximum time in seconds for one request, connection included.
+    """
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_url: str = "https://api.twilio.com",
+        *,
+        timeout: float = 30.0,
+    ) -> None:
+        self._from_number = from_number
+        self._timeout = timeout
+        self._http_client = _PinnedHttpClient(api_url)
+        self._client = Client(account_sid, auth_token, http_client=self._http_client)
+        # The Client reads the edge and region from TWILIO_EDGE and TWILIO_REGION and
+        # would then rewrite the host of every request.
+        self._client.edge = None
+        self._client.region = None
+        # The Messages resource belongs to the Api domain, whose base_url is the
+        # scheme and host that every URL of this client starts with.
+        self._client.api.base_url = api_url.rstrip("/")
+
+    async def start(self) -> None:
+        """Open the HTTP session. ``send`` calls this itself when needed."""
+        if self._http_client.session is None:
+            timeout = aiohttp.ClientTimeout(total=self._timeout)
+            self._http_client.session = aiohttp.ClientSession(timeout=timeout)
+
+    async def send(self, message: Outbound) -> str:
+        """Send ``message`` with its choices as numbered lines and return the MessageSid.
+
+        Raises ValueError when the rendered body is over 1600 characters, and
+        PermanentDeliveryError or TransientDeliveryError when sending fails.
+        """
+        body = render_numbered(message)
+        if len(body) > MAX_BODY_LENGTH:
+            raise ValueError(
+                f"SMS body to {message.address} is {len(body)} characters, "
+                f"over the Twilio limit of {MAX_BODY_LENGTH}"
+            )
+
+        await self.start()
+        try:
+            created = await self._client.messages.create_async(
+                to=message.address, from_=self._from_number, body=body
+            )
+        except (TwilioRestException, TwilioServiceException) as error:
+            delivery_error = _delivery_error(error, message.address)
+            if delivery_error is None:
+                raise
+            raise delivery_error from error
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise TransientDeliveryError(
+                f"sending SMS to {message.address} failed: {type(error).__name__}: {error}",
+                code="network",
+            ) from error
+        return created.sid
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self._http_client.close()
+        self._http_client.session = None
+
+
+def _delivery_error(
+    error: TwilioRestException | TwilioServiceException, to: str
+) -> DeliveryError | None:
+    """Map a Twilio API error to a delivery error, or return None to re-raise it unchanged.
+
+    401 returns None because a wrong Account SID or Auth Token says nothing about the
+    number and must not mark it as unreachable.
+    """
+    status = error.status
+    code = str(error.code or status)
+    detail = error.msg if isinstance(error, TwilioRestException) else error.title
+    description = f"sending SMS to {to} failed with HTTP {status}, Twilio error {code}: {detail}"
+
+    if status == 429 or status >= 500:
+        return TransientDeliveryError(description, code=code)
+    if error.code in PERMANENT_ERROR_CODES:
+        return PermanentDeliveryError(
+            f"{description} ({PERMANENT_ERROR_CODES[error.code]})", code=code
+        )
+    if status == 401:
+        return None
+    if 400 <= status < 500:
+        return PermanentDeliveryError(description, code=code)
+    return None

@@ -1,0 +1,104 @@
+"""The ``chatpanel`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from bot.settings import Settings, SettingsError, load_settings
+from store.db import sqlite_url
+
+log = logging.getLogger("chatpanel")
+
+
+class CommandError(Exception):
+    """A command failed on the user's input; the message says what and how to fix it."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="settings file (default: chatpanel.toml if it exists)")
+    common.add_argument("--db", metavar="PATH", help="SQLite database file; overrides CHATPANEL_DATABASE_URL")
+
+    parser = argparse.ArgumentParser(prog="chatpanel", description="A resident panel that lives in chat apps.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", parents=[common], help="talk to the panel as a resident in this terminal")
+    demo.add_argument("--lang", choices=["nl", "en"], help="the resident's language (default: the panel's default)")
+    demo.add_argument("--resident", default="demo", metavar="NAME", help="which demo resident you are (default: demo)")
+
+    commands.add_parser("serve", parents=[common], help="run the webhook server")
+
+    database = commands.add_parser("db", help="database maintenance")
+    database_commands = database.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    database_commands.add_parser("upgrade", parents=[common], help="migrate the database to the latest schema")
+
+    survey = commands.add_parser("survey", help="load and inspect surveys")
+    survey_commands = survey.add_subparsers(dest="survey_command", required=True, metavar="COMMAND")
+    validate = survey_commands.add_parser("validate", parents=[common], help="check survey files and list every error")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    load = survey_commands.add_parser("load", parents=[common], help="validate a survey file and open it for residents")
+    load.add_argument("file", metavar="FILE")
+    survey_commands.add_parser("list", parents=[common], help="list loaded surveys")
+    results = survey_commands.add_parser("results", parents=[common], help="counts and percentages per question")
+    results.add_argument("survey_id", metavar="SURVEY_ID")
+    results.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    results.add_argument("--lang", choices=["nl", "en"], default="en", help="language of question texts (default: en)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _dispatch(args)
+    except SettingsError as error:
+        print(f"chatpanel: error: {error}", file=sys.stderr)
+        return 2
+    except CommandError as error:
+        print(f"chatpanel: error: {error}", file=sys.stderr)
+        return 1
+    except (OperationalError, DBAPIError, OSError) as error:
+        print(f"chatpanel: error: cannot use the database: {_first_line(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from bot import cli_survey
+
+    if args.command == "survey" and args.survey_command == "validate":
+        return cli_survey.validate(args.files)
+    settings = _settings(args)
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo(settings, locale=args.lang, resident=args.resident))
+    if args.command == "serve":
+        from bot.serve import serve
+
+        return serve(settings)
+    if args.command == "db":
+        return asyncio.run(cli_survey.upgrade_database(settings))
+    if args.survey_command == "load":
+        return asyncio.run(cli_survey.load(settings, args.file))
+    if args.survey_command == "list":
+        return asyncio.run(cli_survey.list_surveys(settings))
+    return asyncio.run(cli_survey.results(settings, args.survey_id, args.format, args.lang))
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    if args.db:
+        settings = Settings(**{**settings.__dict__, "database_url": sqlite_url(args.db)})
+    return settings
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,129 @@
+"""Moderator commands for surveys and the database."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+from sqlalchemy import func, select
+
+from bot.flows.loader import SurveyValidationError, load_survey_file
+from bot.i18n import texts
+from bot.results import SurveyResults, survey_results
+from bot.settings import Settings
+from bot.surveys import SurveyConflict, find_survey, save_survey, survey_model
+from store.db import create_engine, create_sessionmaker, upgrade
+from store.models import Response, Survey
+
+
+def validate(paths: list[str]) -> int:
+    failed = False
+    for path in paths:
+        try:
+            survey = load_survey_file(path)
+        except SurveyValidationError as error:
+            failed = True
+            for problem in error.errors:
+                print(problem, file=sys.stderr)
+            continue
+        print(f"{path}: survey {survey.id!r} is valid ({len(survey.questions)} questions)")
+    return 1 if failed else 0
+
+
+async def upgrade_database(settings: Settings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database is at the latest schema")
+    return 0
+
+
+async def load(settings: Settings, path: str) -> int:
+    try:
+        survey = load_survey_file(path)
+    except SurveyValidationError as error:
+        for problem in error.errors:
+            print(problem, file=sys.stderr)
+        print(f"chatpanel: error: {path} has {len(error.errors)} errors; nothing was loaded", file=sys.stderr)
+        return 1
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session, session.begin():
+            saved = await save_survey(session, survey)
+    except SurveyConflict as error:
+        print(f"chatpanel: error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"survey {survey.id!r} {saved.outcome}; it is open for residents")
+    return 0
+
+
+async def list_surveys(settings: Settings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            counts = select(Response.survey_id, func.count().label("n")).group_by(Response.survey_id).subquery()
+            statement = (
+                select(Survey, func.coalesce(counts.c.n, 0))
+                .outerjoin(counts, counts.c.survey_id == Survey.id)
+                .order_by(Survey.loaded_at.desc())
+            )
+            rows = (await session.execute(statement)).all()
+    finally:
+        await engine.dispose()
+    if not rows:
+        print("no surveys loaded; load one with: chatpanel survey load FILE")
+        return 0
+    print(f"{'ID':<32} {'STATUS':<8} {'RESPONSES':>9}  TITLE")
+    for row, responses in rows:
+        survey = survey_model(row)
+        print(f"{row.slug:<32} {row.status:<8} {responses:>9}  {survey.text(survey.title, 'en')}")
+    return 0
+
+
+async def results(settings: Settings, survey_id: str, output_format: str, locale: str) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        async with create_sessionmaker(engine)() as session:
+            row = await find_survey(session, survey_id)
+            if row is None:
+                print(f"chatpanel: error: no survey with id {survey_id!r}; see: chatpanel survey list", file=sys.stderr)
+                return 1
+            computed = await survey_results(session, row, locale)
+    finally:
+        await engine.dispose()
+    if output_format == "json":
+        print(json.dumps(dataclasses.asdict(computed), ensure_ascii=False, indent=2))
+    else:
+        print(format_results(computed, locale))
+    return 0
+
+
+def format_results(computed: SurveyResults, locale: str) -> str:
+    t = texts(locale)
+    lines = [
+        f"{computed.survey_id}: {computed.title} ({computed.status})",
+        f"respondents: {computed.respondents}, completed: {computed.completed}",
+    ]
+    for question in computed.questions:
+        lines.append("")
+        summary = f"{question.id} ({question.type}): n={question.n}"
+        if question.skipped:
+            summary += f", skipped={question.skipped}"
+        if question.mean is not None:
+            summary += f", mean={t.number(round(question.mean, 2))}, median={t.number(question.median)}"
+            summary += f", min={t.number(question.minimum)}, max={t.number(question.maximum)}"
+        lines.append(summary)
+        lines.append(f"  {question.text}")
+        width = max((len(option.label) for option in question.options), default=0)
+        for option in question.options:
+            share = t.percent(option.share, decimals=1) if option.share is not None else "-"
+            lines.append(f"  {option.label:<{width}}  {option.count:>6}  {share:>7}")
+    return "\n".join(lines)

@@ -1,0 +1,239 @@
+"""The dialogue engine: one inbound message in, a state change and replies out.
+
+The engine never imports a channel. It runs inside the caller's transaction and does not
+commit; the caller claims the message id first and stores the replies in the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.types import Inbound, InboundKind
+from bot.flows import idea, language, onboarding, pending, survey_flow
+from bot.flows.keywords import Keyword, match_keyword
+from bot.flows.prompts import split_payload, survey_token
+from bot.flows.text import is_reaction
+from bot.i18n import normalize_locale
+from bot.turn import PanelInfo, Reply, Turn
+from store.models import Address, Conversation, Resident, utcnow
+from store.queries import lock_address
+
+log = logging.getLogger(__name__)
+
+# A bare command as Telegram clients send it ("/start", "/help@PanelBot") counts as the keyword.
+_COMMAND_PREFIX = "/"
+
+
+@dataclass(frozen=True)
+class Handled:
+    address_id: int
+    replies: list[Reply]
+
+
+class Engine:
+    def __init__(self, panel: PanelInfo, clock: Callable[[], datetime] = utcnow) -> None:
+        self.panel = panel
+        self.clock = clock
+
+    async def handle(self, session: AsyncSession, inbound: Inbound, *, locale: str | None = None) -> Handled:
+        """Apply ``inbound`` to the sender's conversation and return the replies to send.
+
+        ``locale`` forces the conversation's language (the demo's ``--lang``); otherwise a
+        new conversation takes the client's language hint or the panel's default.
+        """
+        address = await lock_address(session, inbound.channel, inbound.address)
+        if address is None:
+            turn = await self._new_turn(session, inbound, locale)
+            await self._first_contact(turn, inbound)
+            return Handled(turn.address.id, turn.replies)
+
+        conversation = await session.get(Conversation, address.id)
+        if conversation is None:
+            conversation = self._new_conversation(address, inbound, locale)
+            session.add(conversation)
+        elif locale is not None:
+            conversation.locale = locale
+        resident = await session.get(Resident, address.resident_id) if address.resident_id else None
+        turn = Turn(session, self.panel, self.clock(), address, conversation, resident)
+        await self._continue(turn, inbound)
+        return Handled(address.id, turn.replies)
+
+    async def _new_turn(self, session: AsyncSession, inbound: Inbound, locale: str | None) -> Turn:
+        address = Address(channel=inbound.channel, value=inbound.address)
+        session.add(address)
+        await session.flush()
+        conversation = self._new_conversation(address, inbound, locale)
+        session.add(conversation)
+        log.info("new address on %s, starting onboarding", inbound.channel)
+        return Turn(session, self.panel, self.clock(), address, conversation, None)
+
+    def _new_conversation(self, address: Address, inbound: Inbound, locale: str | None) -> Conversation:
+        chosen = locale or normalize_locale(inbound.locale_hint) or self.panel.default_locale
+        return Conversation(address_id=address.id, locale=chosen, flow=onboarding.DECLINED, misses=0)
+
+    async def _first_contact(self, turn: Turn, inbound: Inbound) -> None:
+        if _keyword(inbound) is Keyword.STOP:
+            _opt_out(turn)
+            return
+        await onboarding.welcome(turn)
+
+    async def _continue(self, turn: Turn, inbound: Inbound) -> None:
+        if inbound.kind is InboundKind.TEXT and is_reaction(inbound.text):
+            # A tapback quoting one of our messages is not an answer and needs no reply.
+            return
+        keyword = _keyword(inbound)
+        if turn.address.opted_out_at is not None:
+            # Nothing goes to an opted-out address until it sends START.
+            if keyword is Keyword.START:
+                await self._restart(turn)
+            return
+        if keyword is not None:
+            await self._keyword(turn, keyword)
+            return
+        if inbound.kind is InboundKind.NON_TEXT:
+            await self._non_text(turn)
+            return
+        text = inbound.text
+        if inbound.kind is InboundKind.CHOICE:
+            text = await self._button_text(turn, inbound.payload)
+            if text is None:
+                return
+        await self._route(turn, text)
+
+    async def _route(self, turn: Turn, text: str) -> None:
+        flow = turn.conversation.flow
+        if flow == onboarding.FLOW:
+            await onboarding.answer(turn, text)
+        elif flow == survey_flow.FLOW:
+            await survey_flow.answer(turn, text)
+        elif flow == survey_flow.OFFER:
+            await survey_flow.answer_offer(turn, text)
+        elif flow == pending.IDEA:
+            await idea.answer(turn, text)
+        elif flow == pending.LANGUAGE:
+            await language.answer(turn, text)
+        elif turn.resident is None:
+            # Declined earlier, or never got further than the address: start again.
+            await onboarding.welcome(turn)
+        else:
+            await survey_flow.offer(turn)
+
+    async def _keyword(self, turn: Turn, keyword: Keyword) -> None:
+        if keyword is Keyword.STOP:
+            _opt_out(turn)
+        elif keyword is Keyword.START:
+            await self._restart(turn)
+        elif keyword is Keyword.HELP:
+            turn.say(_help_text(turn), prompt=await pending.current_prompt(turn))
+        elif keyword is Keyword.LANGUAGE:
+            await language.begin(turn)
+        elif keyword is Keyword.IDEA:
+            await idea.begin(turn)
+        elif keyword is Keyword.SKIP:
+            await self._skip(turn)
+        else:
+            raise AssertionError(f"unhandled keyword {keyword}")
+
+    async def _skip(self, turn: Turn) -> None:
+        flow = turn.conversation.flow
+        if flow == onboarding.FLOW:
+            await onboarding.skip(turn)
+        elif flow == survey_flow.FLOW:
+            await survey_flow.skip(turn)
+        elif flow == pending.IDEA:
+            await idea.cancel(turn)
+        elif flow == pending.LANGUAGE:
+            await pending.resume(turn)
+        else:
+            turn.say(turn.t.gettext("There is no question to skip right now."), prompt=await pending.current_prompt(turn))
+
+    async def _restart(self, turn: Turn) -> None:
+        """START: opt back in, or continue where the conversation was."""
+        t = turn.t
+        welcome_back = ""
+        if turn.address.opted_out_at is not None:
+            turn.address.opted_out_at = None
+            welcome_back = t.gettext("Welcome back! You will receive messages from us again.")
+            log.info("address on %s opted in again", turn.address.channel)
+        if turn.resident is None:
+            if welcome_back:
+                turn.say(welcome_back)
+            await onboarding.welcome(turn)
+            return
+        pending_prompt = await pending.current_prompt(turn)
+        if pending_prompt is not None:
+            turn.say(welcome_back, prompt=pending_prompt)
+            return
+        await survey_flow.start_next(turn, welcome_back)
+
+    async def _non_text(self, turn: Turn) -> None:
+        if turn.resident is None and turn.conversation.flow != onboarding.FLOW:
+            await onboarding.welcome(turn)
+            return
+        note = turn.t.gettext("I can only read text. Please send your answer as a text message.")
+        turn.say(note, prompt=await pending.current_prompt(turn))
+
+    async def _button_text(self, turn: Turn, payload: str) -> str | None:
+        """Return the option number a pressed button stands for, or None (and a reply) when
+        the button belongs to an earlier question."""
+        parts = split_payload(payload)
+        current = _step_token(turn)
+        if parts is not None and current is not None and parts[0] == current:
+            return parts[1]
+        note = turn.t.gettext("That button belongs to an earlier question.")
+        turn.say(note, prompt=await pending.current_prompt(turn))
+        return None
+
+
+def _keyword(inbound: Inbound) -> Keyword | None:
+    if inbound.kind is not InboundKind.TEXT:
+        return None
+    text = inbound.text.strip()
+    if text.startswith(_COMMAND_PREFIX):
+        text = text[len(_COMMAND_PREFIX) :].split("@", 1)[0]
+    return match_keyword(text)
+
+
+def _opt_out(turn: Turn) -> None:
+    turn.address.opted_out_at = turn.now
+    log.info("address on %s opted out", turn.address.channel)
+    turn.say(
+        turn.t.gettext("You have left the panel and will get no more messages from us. Send START to join again."),
+        ignores_opt_out=True,
+    )
+
+
+def _step_token(turn: Turn) -> str | None:
+    """Return the token that buttons for the pending question carry (see bot.flows.prompts)."""
+    conversation = turn.conversation
+    if conversation.flow == onboarding.FLOW:
+        return conversation.step
+    if conversation.flow == pending.LANGUAGE:
+        return onboarding.LANGUAGE
+    if conversation.flow == survey_flow.OFFER:
+        return f"offer:{conversation.survey_id}"
+    if conversation.flow == survey_flow.FLOW:
+        return survey_token(conversation.survey_id or 0, conversation.step or "")
+    return None
+
+
+def _help_text(turn: Turn) -> str:
+    t = turn.t
+    return t.gettext(
+        "You can send these words at any time:\n"
+        "START - join, or continue\n"
+        "STOP - leave the panel\n"
+        "SKIP - skip a question you may skip\n"
+        "IDEA - suggest a topic\n"
+        "LANGUAGE - Nederlands or English\n"
+        "HELP - this list\n"
+        "%(panel)s is run by %(owner)s. Privacy: %(url)s",
+        panel=turn.panel.name,
+        owner=turn.panel.owner,
+        url=turn.panel.privacy_url,
+    )

@@ -1,0 +1,201 @@
+"""Taking a survey: offering it, asking each shown question, storing answers, the outro."""
+
+from __future__ import annotations
+
+from bot.flows.answers import Accepted, parse_answer
+from bot.flows.hints import hint_text
+from bot.flows.model import YES, Question, QuestionType
+from bot.flows.model import Survey as SurveyModel
+from bot.flows.prompts import question_prompt, yes_no_prompt
+from bot.surveys import get_survey, survey_model
+from bot.turn import Prompt, Turn
+from store.models import Answer, Response, Survey
+from store.queries import answer_values, answers_of, get_response, next_open_survey
+
+FLOW = "survey"
+OFFER = "offer"
+IDLE = "idle"
+MAX_MISSES = 3
+
+_OFFER_QUESTION = Question(id="offer", type=QuestionType.YES_NO, text={"nl": ""})
+
+
+async def start_next(turn: Turn, *preface: str) -> None:
+    """Start the newest open survey the resident has not completed, or say there is none."""
+    assert turn.resident is not None
+    row = await next_open_survey(turn.session, turn.resident.id)
+    if row is None:
+        turn.set_step(IDLE)
+        turn.say(*preface, turn.t.gettext("There is no survey for you right now. We will send you a message when there is a new one."))
+        return
+    await start(turn, row, *preface)
+
+
+async def start(turn: Turn, row: Survey, *preface: str) -> None:
+    """Begin (or continue) ``row`` for the resident, with the intro and the next question."""
+    assert turn.resident is not None
+    survey = survey_model(row)
+    response = await get_response(turn.session, row.id, turn.resident.id)
+    if response is None:
+        response = Response(survey_id=row.id, resident_id=turn.resident.id, channel=turn.address.channel, started_at=turn.now)
+        turn.session.add(response)
+        await turn.session.flush()
+    answers = await answers_of(turn.session, response.id)
+    question = _next_unanswered(survey, answers)
+    if question is None:
+        await _complete(turn, survey, response, *preface)
+        return
+    intro = _intro_text(turn, survey)
+    turn.set_step(FLOW, question.id, row.id)
+    turn.say(*preface, intro, prompt=question_prompt(turn.t, survey, row.id, question))
+
+
+async def offer(turn: Turn, *preface: str) -> None:
+    """Offer the next open survey to a resident who wrote while nothing was pending."""
+    assert turn.resident is not None
+    t = turn.t
+    row = await next_open_survey(turn.session, turn.resident.id)
+    if row is None:
+        turn.set_step(IDLE)
+        turn.say(
+            *preface,
+            t.gettext("There is no question waiting for you right now."),
+            t.gettext("Send IDEA to suggest a topic for the panel, or HELP to see what you can do."),
+        )
+        return
+    turn.set_step(OFFER, None, row.id)
+    turn.say(*preface, prompt=offer_prompt(turn, row))
+
+
+def offer_prompt(turn: Turn, row: Survey) -> Prompt:
+    survey = survey_model(row)
+    text = turn.t.gettext(
+        "A survey is waiting for you: %(title)s. Do you want to take part now?",
+        title=survey.text(survey.title, turn.t.locale),
+    )
+    return yes_no_prompt(text, f"offer:{row.id}", turn.t)
+
+
+async def answer_offer(turn: Turn, text: str) -> None:
+    found = await get_survey(turn.session, turn.conversation.survey_id or 0)
+    if found is None or found[0].status != "open":
+        await offer(turn)
+        return
+    row, _ = found
+    result = parse_answer(_OFFER_QUESTION, text)
+    if not isinstance(result, Accepted):
+        turn.say(turn.t.gettext("Please answer yes or no."), prompt=offer_prompt(turn, row))
+        return
+    if result.value == YES:
+        await start(turn, row)
+        return
+    turn.set_step(IDLE)
+    turn.say(turn.t.gettext("Fine. Send START when you want to take part after all."))
+
+
+async def prompt(turn: Turn) -> Prompt | None:
+    """Return the pending survey question or offer, if the survey is still open."""
+    found = await get_survey(turn.session, turn.conversation.survey_id or 0)
+    if found is None or found[0].status != "open":
+        return None
+    row, survey = found
+    if turn.conversation.flow == OFFER:
+        return offer_prompt(turn, row)
+    return question_prompt(turn.t, survey, row.id, survey.question(turn.conversation.step))
+
+
+async def answer(turn: Turn, text: str) -> None:
+    """File ``text`` as the answer to the pending question and ask the next one."""
+    found = await _open_survey(turn)
+    if found is None:
+        return
+    row, survey = found
+    question = survey.question(turn.conversation.step)
+    result = parse_answer(question, text)
+    if isinstance(result, Accepted):
+        await _store_and_continue(turn, row, survey, question, result.value)
+        return
+
+    turn.conversation.misses += 1
+    hint = hint_text(turn.t, result)
+    if question.optional and turn.conversation.misses >= MAX_MISSES:
+        await _store_and_continue(turn, row, survey, question, None, hint, turn.t.gettext("We skip this question for now."))
+        return
+    turn.say(hint, prompt=question_prompt(turn.t, survey, row.id, question))
+
+
+async def skip(turn: Turn) -> None:
+    found = await _open_survey(turn)
+    if found is None:
+        return
+    row, survey = found
+    question = survey.question(turn.conversation.step)
+    if not question.optional:
+        turn.say(turn.t.gettext("You cannot skip this question."), prompt=question_prompt(turn.t, survey, row.id, question))
+        return
+    await _store_and_continue(turn, row, survey, question, None, turn.t.gettext("Fine, we skip that question."))
+
+
+async def _open_survey(turn: Turn) -> tuple[Survey, SurveyModel] | None:
+    """Return the conversation's survey, or close the conversation politely if the survey
+    closed while the resident was answering."""
+    found = await get_survey(turn.session, turn.conversation.survey_id or 0)
+    if found is not None and found[0].status == "open":
+        return found
+    turn.set_step(IDLE)
+    turn.say(turn.t.gettext("This survey has closed in the meantime, so we could not save that answer. Thank you for taking part!"))
+    return None
+
+
+async def _store_and_continue(
+    turn: Turn, row: Survey, survey: SurveyModel, question: Question, value: object, *preface: str
+) -> None:
+    assert turn.resident is not None
+    response = await get_response(turn.session, row.id, turn.resident.id)
+    assert response is not None, "a survey conversation always has a response"
+    answers = await answers_of(turn.session, response.id)
+    stored = answers.get(question.id)
+    if stored is None:
+        stored = Answer(response_id=response.id, question_id=question.id)
+        turn.session.add(stored)
+        answers[question.id] = stored
+    stored.value = value
+    stored.skipped = value is None
+    stored.answered_at = turn.now
+    await turn.session.flush()
+
+    following = _next_unanswered(survey, answers)
+    if following is None:
+        await _complete(turn, survey, response, *preface)
+        return
+    turn.set_step(FLOW, following.id, row.id)
+    turn.say(*preface, prompt=question_prompt(turn.t, survey, row.id, following))
+
+
+async def _complete(turn: Turn, survey: SurveyModel, response: Response, *preface: str) -> None:
+    if response.completed_at is None:
+        response.completed_at = turn.now
+    turn.set_step(IDLE)
+    t = turn.t
+    turn.say(
+        *preface,
+        survey.text(survey.outro, t.locale),
+        t.gettext("Thank you for your answers! When the survey closes, we send you the results."),
+    )
+
+
+def _next_unanswered(survey: SurveyModel, answers: dict[str, Answer]) -> Question | None:
+    """Return the first question that is shown for the answers so far and not yet answered."""
+    values = answer_values(answers)
+    for question in survey.questions:
+        if question.id in answers:
+            continue
+        if question.show_if is None or question.show_if.holds(values):
+            return question
+    return None
+
+
+def _intro_text(turn: Turn, survey: SurveyModel) -> str:
+    locale = turn.t.locale
+    asked_by = turn.t.gettext("These questions come from %(organisation)s.", organisation=survey.text(survey.requested_by, locale))
+    return "\n".join([survey.text(survey.title, locale), survey.text(survey.intro, locale), asked_by])

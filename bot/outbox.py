@@ -1,0 +1,29 @@
+"""Writing replies to the outbox, in the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.turn import Reply
+from store.models import OutboxMessage
+
+
+async def enqueue_replies(
+    session: AsyncSession, channel: str, address_id: int, key_prefix: str, replies: Sequence[Reply]
+) -> None:
+    """Add one outbox row per reply, keyed ``<key_prefix>:<n>`` so a repeat adds nothing."""
+    for number, reply in enumerate(replies):
+        session.add(
+            OutboxMessage(
+                key=f"{key_prefix}:{number}",
+                channel=channel,
+                address_id=address_id,
+                ignores_opt_out=reply.ignores_opt_out,
+                text=reply.text,
+                choices=[{"number": c.number, "label": c.label, "payload": c.payload} for c in reply.choices],
+                list_choices=reply.list_choices,
+            )
+        )
+    await session.flush()

@@ -1,0 +1,84 @@
+"""Everything a running server needs, built from settings and started and stopped as one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.sender import Sender
+from bot.channels.telegram import TelegramSender
+from bot.channels.twilio_sms import TwilioSmsSender
+from bot.channels.types import Channel
+from bot.delivery import DeliveryWorker
+from bot.engine import Engine
+from bot.inbound import InboundProcessor
+from bot.settings import Settings
+from bot.turn import PanelInfo
+from store.db import create_engine, create_sessionmaker, upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    processor: InboundProcessor
+    worker: DeliveryWorker
+    senders: dict[str, Sender]
+    telegram: TelegramSender | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await upgrade(self.engine)
+        for sender in self.senders.values():
+            start = getattr(sender, "start", None)
+            if start is not None:
+                await start()
+        self._stop.clear()
+        self._task = asyncio.create_task(self.worker.run(self._stop), name="delivery")
+        log.info("runtime started with channels %s", ", ".join(sorted(self.senders)) or "none")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        for sender in self.senders.values():
+            await sender.close()
+        await self.engine.dispose()
+        log.info("runtime stopped")
+
+
+def panel_info(settings: Settings) -> PanelInfo:
+    return PanelInfo(
+        name=settings.panel_name,
+        owner=settings.panel_owner or "",
+        privacy_url=settings.privacy_url or "",
+        default_locale=settings.default_locale,
+    )
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Build the runtime for ``settings``; call ``settings.require_for_serving()`` first."""
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    senders: dict[str, Sender] = {}
+    telegram = None
+    if settings.telegram_enabled:
+        telegram = TelegramSender(settings.telegram_token, api_url=settings.telegram_api_url)
+        senders[Channel.TELEGRAM] = telegram
+    if settings.sms_enabled:
+        senders[Channel.SMS] = TwilioSmsSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_sms_from,
+            api_url=settings.twilio_api_url,
+        )
+    worker = DeliveryWorker(sessionmaker, senders)
+    processor = InboundProcessor(sessionmaker, Engine(panel_info(settings)), on_queued=worker.wake)
+    return Runtime(settings, engine, sessionmaker, processor, worker, senders, telegram)

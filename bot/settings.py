@@ -1,0 +1,207 @@
+"""Settings from a TOML file and ``CHATPANEL_<KEY>`` environment variables.
+
+The environment wins over the file. Keys are lowercase in the file (``database_url``) and
+uppercase after the prefix in the environment (``CHATPANEL_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+ENV_PREFIX = "CHATPANEL_"
+DEFAULT_CONFIG_FILE = "chatpanel.toml"
+SUPPORTED_LOCALES = ("nl", "en")
+
+
+class SettingsError(Exception):
+    """A missing or invalid setting. The message names the key and the fix on one line."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        super().__init__(f"setting {ENV_PREFIX}{key.upper()}: {problem}; {fix}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///chatpanel.db"
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    telegram_token: str | None = None
+    telegram_secret: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_sms_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    panel_name: str = "Inwonerspanel"
+    panel_owner: str | None = None
+    privacy_url: str | None = None
+    default_locale: str = "nl"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None
+
+    @property
+    def sms_enabled(self) -> bool:
+        return self.twilio_account_sid is not None
+
+    def require_for_serving(self) -> None:
+        """Raise SettingsError unless the settings are complete enough to serve webhooks."""
+        if not (self.telegram_enabled or self.sms_enabled):
+            raise SettingsError(
+                "telegram_token", "no channel is configured", "set CHATPANEL_TELEGRAM_TOKEN or CHATPANEL_TWILIO_ACCOUNT_SID"
+            )
+        _require(self, "panel_owner", "give the name of the organisation that runs the panel")
+        _require(self, "privacy_url", "give the https address of the panel's privacy statement")
+        if self.telegram_enabled:
+            _require(self, "telegram_secret", "choose a random secret of 16 to 256 characters A-Z, a-z, 0-9, _ or -")
+        if self.sms_enabled:
+            _require(self, "twilio_auth_token", "copy the auth token from the Twilio console")
+            _require(self, "twilio_sms_from", "give the Twilio phone number in E.164 form, such as +3197010000000")
+            _require(self, "public_url", "give the https base address at which Twilio reaches this server")
+
+
+def load_settings(config_path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from ``config_path`` (or ./chatpanel.toml if it exists) and the environment.
+
+    Raises SettingsError for an unreadable file, an unknown key or an invalid value.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    if config_path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        config_path = DEFAULT_CONFIG_FILE
+    if config_path is not None:
+        values.update(_read_toml(Path(config_path)))
+    for key in _keys():
+        env_value = environ.get(ENV_PREFIX + key.upper())
+        if env_value is not None and env_value != "":
+            values[key] = env_value
+    return _validated(values)
+
+
+def _keys() -> list[str]:
+    return [field.name for field in fields(Settings)]
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError("config", f"file {path} not found", "create it or leave out --config") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SettingsError("config", f"{path} is not valid TOML ({error})", "fix the file") from None
+    known = set(_keys())
+    for key in data:
+        if key not in known:
+            raise SettingsError(key, f"unknown key in {path}", "remove it or check its spelling")
+    return data
+
+
+def _validated(values: dict[str, object]) -> Settings:
+    clean: dict[str, object] = {}
+    for key, value in values.items():
+        validate = _VALIDATORS.get(key, _text)
+        clean[key] = validate(key, value)
+    return Settings(**clean)
+
+
+def _require(settings: Settings, key: str, fix: str) -> None:
+    if getattr(settings, key) in (None, ""):
+        raise SettingsError(key, "missing", fix)
+
+
+def _text(key: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(key, f"invalid value {value!r}", "give a non-empty text")
+    return value.strip()
+
+
+def _port(key: str, value: object) -> int:
+    try:
+        port = int(str(value))
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise SettingsError(key, f"invalid value {value!r}", "give a whole number from 1 to 65535")
+    return port
+
+
+def _url(key: str, value: object) -> str:
+    text = _text(key, value).rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(key, f"invalid URL {text!r}", "give an http or https address such as https://panel.example.nl")
+    return text
+
+
+def _database_url(key: str, value: object) -> str:
+    text = _text(key, value)
+    if not text.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise SettingsError(
+            key, f"unsupported database URL {text.split(':', 1)[0]!r}", "use sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER@HOST/DB"
+        )
+    return text
+
+
+def _telegram_token(key: str, value: object) -> str:
+    text = _text(key, value)
+    if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", text):
+        raise SettingsError(key, "invalid bot token", "copy the token BotFather gave, in the form 123456:ABC...")
+    return text
+
+
+def _telegram_secret(key: str, value: object) -> str:
+    text = _text(key, value)
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", text):
+        raise SettingsError(key, "invalid secret", "use 16 to 256 characters A-Z, a-z, 0-9, _ or -")
+    return text
+
+
+def _account_sid(key: str, value: object) -> str:
+    text = _text(key, value)
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", text):
+        raise SettingsError(key, "invalid account SID", "copy the SID from the Twilio console: AC followed by 32 hex digits")
+    return text
+
+
+def _phone_number(key: str, value: object) -> str:
+    text = _text(key, value)
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_possible_number(number):
+        raise SettingsError(key, f"invalid phone number {text!r}", "give it in E.164 form, such as +3197010000000")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _locale(key: str, value: object) -> str:
+    text = _text(key, value).lower()
+    if text not in SUPPORTED_LOCALES:
+        raise SettingsError(key, f"unsupported locale {text!r}", f"use one of {', '.join(SUPPORTED_LOCALES)}")
+    return text
+
+
+_VALIDATORS = {
+    "database_url": _database_url,
+    "public_url": _url,
+    "port": _port,
+    "telegram_token": _telegram_token,
+    "telegram_secret": _telegram_secret,
+    "telegram_api_url": _url,
+    "twilio_account_sid": _account_sid,
+    "twilio_sms_from": _phone_number,
+    "twilio_api_url": _url,
+    "privacy_url": _url,
+    "default_locale": _locale,
+}

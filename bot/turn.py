@@ -1,0 +1,81 @@
+"""One turn of a conversation: the state the engine reads and the replies it decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.types import Choice
+from bot.i18n import Texts, texts
+from store.models import Address, Conversation, Resident
+
+
+@dataclass(frozen=True)
+class PanelInfo:
+    """What residents are told about the panel itself."""
+
+    name: str
+    owner: str
+    privacy_url: str
+    default_locale: str = "nl"
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    # False when the text already says how to answer (a scale), so channels without
+    # buttons do not list the choices again.
+    list_choices: bool = True
+    # Sent even to an opted-out address: only the confirmation of STOP.
+    ignores_opt_out: bool = False
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A pending question: its text, how to answer it, and the step token that buttons carry."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    list_choices: bool = True
+
+
+@dataclass
+class Turn:
+    session: AsyncSession
+    panel: PanelInfo
+    now: datetime
+    address: Address
+    conversation: Conversation
+    resident: Resident | None
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def t(self) -> Texts:
+        return texts(self.conversation.locale)
+
+    def say(self, *parts: str, prompt: Prompt | None = None, ignores_opt_out: bool = False) -> None:
+        """Queue one message made of ``parts`` and, if given, the pending ``prompt``.
+
+        A prompt is sent in the same message as what precedes it, so the two cannot arrive
+        in the wrong order.
+        """
+        lines = [part for part in parts if part]
+        choices: tuple[Choice, ...] = ()
+        list_choices = True
+        if prompt is not None:
+            lines.append(prompt.text)
+            choices = prompt.choices
+            list_choices = prompt.list_choices
+        self.replies.append(Reply("\n\n".join(lines), choices, list_choices, ignores_opt_out))
+
+    def set_step(self, flow: str, step: str | None = None, survey_id: int | None = None) -> None:
+        conversation = self.conversation
+        if (conversation.flow, conversation.step, conversation.survey_id) != (flow, step, survey_id):
+            conversation.misses = 0
+        conversation.flow = flow
+        conversation.step = step
+        conversation.survey_id = survey_id
+        conversation.updated_at = self.now

@@ -1,0 +1,112 @@
+"""The aiohttp application: webhooks for Telegram and Twilio SMS, and a health check.
+
+A webhook authenticates, claims and handles the message in one transaction, and answers.
+Sending happens in the delivery worker, so nothing slow sits between the provider and its
+answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.channels import telegram, twilio_sms
+from bot.channels.types import Channel
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def create_app(runtime: Runtime) -> web.Application:
+    """Create the web application for ``runtime``. Bodies over 64 KiB get 413."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[RUNTIME] = runtime
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/webhooks/telegram", telegram_webhook)
+    app.router.add_post("/webhooks/twilio/sms", twilio_sms_webhook)
+    app.cleanup_ctx.append(_run_runtime)
+    return app
+
+
+async def _run_runtime(app: web.Application):
+    runtime = app[RUNTIME]
+    await runtime.start()
+    yield
+    await runtime.stop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    try:
+        async with runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as error:
+        log.error("health check failed: database unreachable (%s)", type(error).__name__)
+        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    if runtime.telegram is None:
+        raise web.HTTPNotFound(text="Telegram is not configured on this server\n")
+    secret = runtime.settings.telegram_secret or ""
+    if not telegram.secret_matches(request.headers.get("X-Telegram-Bot-Api-Secret-Token"), secret):
+        log.warning("Telegram webhook rejected: secret token missing or wrong")
+        raise web.HTTPForbidden(text="invalid or missing X-Telegram-Bot-Api-Secret-Token\n")
+
+    body = await request.read()
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise web.HTTPBadRequest(text=f"body is not valid JSON: {error}\n") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="body must be a JSON object (a Telegram Update)\n")
+    try:
+        inbound = telegram.parse_update(data, runtime.telegram.bot)
+    except telegram.MalformedUpdate as error:
+        raise web.HTTPBadRequest(text=f"not a valid Telegram Update: {error}\n") from None
+
+    if inbound is not None:
+        await runtime.processor.process(inbound)
+    # Answering 200 also for ignored updates: any other status makes Telegram send them again.
+    answer = telegram.callback_answer(data)
+    return web.json_response(answer if answer is not None else {})
+
+
+async def twilio_sms_webhook(request: web.Request) -> web.Response:
+    return await _twilio_webhook(request, Channel.SMS)
+
+
+async def _twilio_webhook(request: web.Request, channel: Channel) -> web.Response:
+    runtime = request.app[RUNTIME]
+    settings = runtime.settings
+    if not settings.sms_enabled:
+        raise web.HTTPNotFound(text="Twilio is not configured on this server\n")
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise web.HTTPUnsupportedMediaType(text="expected application/x-www-form-urlencoded form data\n")
+    try:
+        form = await request.post()
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=f"body is not valid form data: {error}\n") from None
+    params = {key: str(value) for key, value in form.items()}
+
+    # Twilio signs the public URL, which differs from what a proxy forwards to us.
+    url = f"{settings.public_url}{request.path_qs}"
+    if not twilio_sms.signature_valid(settings.twilio_auth_token or "", url, params, request.headers.get("X-Twilio-Signature")):
+        log.warning("Twilio webhook rejected: invalid signature for %s", request.path)
+        raise web.HTTPForbidden(text="invalid or missing X-Twilio-Signature\n")
+    try:
+        inbound = twilio_sms.parse_form(params, channel)
+    except twilio_sms.MalformedForm as error:
+        raise web.HTTPBadRequest(text=f"not a valid Twilio message webhook: {error}\n") from None
+
+    await runtime.processor.process(inbound)
+    return web.Response(text=twilio_sms.empty_twiml(), content_type="text/xml")

@@ -1,0 +1,54 @@
+"""Shared fixtures: a migrated database per test, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from store.db import create_engine, create_sessionmaker, sqlite_url, upgrade
+
+PG_ENV = "CHATPANEL_TEST_DATABASE_URL"
+
+
+def pytest_report_header(config) -> str:
+    if os.environ.get(PG_ENV):
+        return f"PostgreSQL tests: on ({PG_ENV} is set)"
+    return f"PostgreSQL tests: skipped ({PG_ENV} is not set)"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request, tmp_path) -> AsyncIterator[str]:
+    """A URL of an empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "panel.db")
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    url = make_url(base)
+    name = f"chatpanel_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
+    )
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def db(database_url):
+    """A migrated database: yields (engine, sessionmaker)."""
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    try:
+        yield engine, create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
