@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows.model import NO, YES, QuestionType
 from bot.flows.model import Survey as SurveyModel
+from bot.i18n import texts
 from bot.surveys import survey_model
 from store.models import Answer, Response, Survey
 
@@ -92,8 +93,9 @@ def _question_result(survey: SurveyModel, question, answers: list[object], skipp
         return QuestionResult(**base, options=options)
     if question.type is QuestionType.YES_NO:
         counts = Counter(answers)
-        labels = {"nl": ("ja", "nee")}.get(locale, ("yes", "no"))
-        return QuestionResult(**base, options=[_count(YES, labels[0], counts[YES], n), _count(NO, labels[1], counts[NO], n)])
+        t = texts(locale)
+        options = [_count(YES, t.gettext("Yes"), counts[YES], n), _count(NO, t.gettext("No"), counts[NO], n)]
+        return QuestionResult(**base, options=options)
     if question.type in (QuestionType.SCALE, QuestionType.NUMBER):
         numbers = [float(Decimal(str(answer))) for answer in answers]
         options = []

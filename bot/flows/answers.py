@@ -58,7 +58,7 @@ class Rejected:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
 
-Result = Accepted | Rejected
+_Result = Accepted | Rejected
 
 
 def parse_answer(question: Question, text: str) -> Accepted | Rejected:
@@ -175,7 +175,7 @@ def _ambiguous(question: Question, positions: frozenset[int]) -> Rejected:
     return Rejected(Hint.AMBIGUOUS, {"option_ids": option_ids})
 
 
-def _parse_single_choice(question: Question, text: str) -> Result:
+def _parse_single_choice(question: Question, text: str) -> _Result:
     forms = _OptionForms.of(question)
     positions = _match_option(normalize(text), forms)
     if len(positions) > 1:
@@ -186,7 +186,7 @@ def _parse_single_choice(question: Question, text: str) -> Result:
     return Accepted(question.options[position].id)
 
 
-def _parse_multiple_choice(question: Question, text: str) -> Result:
+def _parse_multiple_choice(question: Question, text: str) -> _Result:
     forms = _OptionForms.of(question)
     max_choices = question.max_choices if question.max_choices is not None else forms.count
     choose_several = Rejected(
@@ -265,8 +265,8 @@ _NO_WORDS = frozenset({"nee", "neen", "n", "no", "nope", "nah"} | {"2", "👎", 
 
 # Words that may follow the deciding word without changing it, as in "ja hoor" or "no thanks".
 _COURTESY_WORDS = frozenset(
-    {"hoor", "graag", "wel", "dat", "is", "dank", "je", "jij", "u", "bedankt", "dankjewel", "dankuwel"}
-    | {"please", "thanks", "thank", "you", "of", "course", "indeed"}
+    {"hoor", "graag", "wel", "dat", "is", "goed", "prima", "oke", "dank", "je", "jij", "u", "bedankt", "dankjewel"}
+    | {"dankuwel", "ok", "okay", "please", "thanks", "thank", "you", "of", "course", "indeed", "fine"}
 )
 
 # Skin tone modifiers and emoji variation selectors, so 👍🏽 and ✔️ read as 👍 and ✔.
@@ -287,7 +287,7 @@ _POLARITY = {_squeeze(word): YES for word in _YES_WORDS} | {_squeeze(word): NO f
 _COURTESY = frozenset(_squeeze(word) for word in _COURTESY_WORDS)
 
 
-def _parse_yes_no(question: Question, text: str) -> Result:
+def _parse_yes_no(question: Question, text: str) -> _Result:
     """Parse a yes/no reply. The first word decides, and the other words must be courtesy.
 
     A reply that also contains a word of the other answer ("ja en nee", "yes no") is
@@ -295,11 +295,9 @@ def _parse_yes_no(question: Question, text: str) -> Result:
     the resident is asked again.
     """
     reply = _EMOJI_MODIFIERS.sub("", fold_accents(normalize(_ascii_digits(text))))
-    tokens = [
-        _squeeze(token)
-        for token in _YES_NO_TOKEN.findall(reply)
-        if not unicodedata.category(token[0]).startswith("P")
-    ]
+    tokens = [_squeeze(token) for token in _YES_NO_TOKEN.findall(reply)]
+    # Punctuation and emoji other than the yes and no signs (such as 🙂) carry no answer.
+    tokens = [token for token in tokens if token in _POLARITY or not _is_punctuation_or_symbol(token)]
     if not tokens:
         return Rejected(Hint.YES_OR_NO)
 
@@ -307,21 +305,16 @@ def _parse_yes_no(question: Question, text: str) -> Result:
     if answer is None:
         return Rejected(Hint.YES_OR_NO)
 
-    valid = True
-    for token in tokens[1:]:
-        polarity = _POLARITY.get(token)
-        if polarity is not None and polarity != answer:
-            return Rejected(Hint.AMBIGUOUS)
-        if polarity is None and token not in _COURTESY and not _is_symbol(token):
-            valid = False
-    if not valid:
+    polarities = {_POLARITY[token] for token in tokens if token in _POLARITY}
+    if len(polarities) > 1:
+        return Rejected(Hint.AMBIGUOUS)
+    if any(token not in _POLARITY and token not in _COURTESY for token in tokens):
         return Rejected(Hint.YES_OR_NO)
     return Accepted(answer)
 
 
-def _is_symbol(token: str) -> bool:
-    """Return whether ``token`` is a symbol such as an emoji, which counts as courtesy."""
-    return len(token) == 1 and unicodedata.category(token).startswith("S")
+def _is_punctuation_or_symbol(token: str) -> bool:
+    return len(token) == 1 and unicodedata.category(token)[0] in "PS"
 
 
 # Scale
@@ -334,7 +327,7 @@ _SCALE_REPLY = re.compile(
 )
 
 
-def _parse_scale(question: Question, text: str) -> Result:
+def _parse_scale(question: Question, text: str) -> _Result:
     low = int(question.min) if question.min is not None else None
     high = int(question.max) if question.max is not None else None
     out_of_range = Rejected(Hint.SCALE_RANGE, {"min": low, "max": high})
@@ -360,26 +353,25 @@ def _parse_scale(question: Question, text: str) -> Result:
 # Number
 
 # A sign, an optional currency symbol, a numeral with "." or "," separators, then an optional
-# unit such as "km", "kinderen", "%" or "m2". The unit is checked further in _parse_number.
+# unit such as "km", "kinderen", "per maand" or "m2". _is_unit checks the unit.
 _NUMBER_REPLY = re.compile(
     r"(?P<sign>[+-]?)\s*(?:[€$£]\s*)?(?P<numeral>[0-9](?:[0-9.,]*[0-9])?|[.,][0-9]+)(?P<unit>.*)"
 )
 
-# A digit that starts a number in the unit, as in "12 of 13" or "12-13", which makes the reply
-# ambiguous. A digit after a letter ("m2") belongs to the unit.
+MAX_UNIT_WORDS = 3
+
+# A digit that starts a second number, as in "12 of 13" or "12-13". A digit after a letter
+# ("m2") belongs to the unit.
 _NUMBER_IN_UNIT = re.compile(r"(?<![^\W\d_])[0-9]")
 
+# Words that turn a number into a range or a sum, as in "3 of meer" or "12 en een half".
+_NON_UNIT_WORDS = frozenset({"of", "or", "en", "and", "tot", "to", "plus", "min", "minus"})
 
-def _parse_number(question: Question, text: str) -> Result:
+
+def _parse_number(question: Question, text: str) -> _Result:
     match = _NUMBER_REPLY.fullmatch(_numeric_text(text))
-    if match is None or len(match.group("numeral")) > MAX_NUMERAL_LENGTH:
+    if match is None or len(match.group("numeral")) > MAX_NUMERAL_LENGTH or not _is_unit(match.group("unit")):
         return Rejected(Hint.NUMBER_INVALID)
-    unit = match.group("unit")
-    if unit and (unit[0] not in " %€$£°" or _NUMBER_IN_UNIT.search(unit)):
-        # The unit must be separated by a space or start with a unit sign, so "12abc" and
-        # "7,5,3" stay invalid.
-        if not (unit[0].isalpha() and not _NUMBER_IN_UNIT.search(unit)):
-            return Rejected(Hint.NUMBER_INVALID)
 
     parts = _split_numeral(match.group("numeral"), question.decimals)
     if parts is None:
@@ -399,6 +391,14 @@ def _parse_number(question: Question, text: str) -> Result:
     if (question.min is not None and number < question.min) or (question.max is not None and number > question.max):
         return Rejected(Hint.NUMBER_RANGE, {"min": question.min, "max": question.max})
     return Accepted(value)
+
+
+def _is_unit(unit: str) -> bool:
+    """Return whether the text after a number is empty or a unit of a few words without numbers."""
+    words = unit.split()
+    if len(words) > MAX_UNIT_WORDS or _NUMBER_IN_UNIT.search(unit):
+        return False
+    return not any(word in _NON_UNIT_WORDS for word in words)
 
 
 def _split_numeral(numeral: str, decimals: int) -> tuple[str, str] | None:
@@ -451,7 +451,7 @@ def _is_grouped(numeral: str, separator: str) -> bool:
 # Text
 
 
-def _parse_text(question: Question, text: str) -> Result:
+def _parse_text(question: Question, text: str) -> _Result:
     cleaned = _clean_free_text(text)
     if not any(_is_visible(character) for character in cleaned):
         return Rejected(Hint.TEXT_EMPTY)
@@ -460,6 +460,10 @@ def _parse_text(question: Question, text: str) -> Result:
     if len(cleaned) > max_length:
         return Rejected(Hint.TEXT_TOO_LONG, {"max_length": max_length, "length": len(cleaned)})
     return Accepted(cleaned)
+
+
+# Control characters and lone surrogates, which a database or a chat channel may reject.
+_REMOVED_FROM_TEXT = frozenset({"Cc", "Cs"})
 
 
 def _clean_free_text(text: str) -> str:
@@ -473,13 +477,17 @@ def _clean_free_text(text: str) -> str:
     for character in text:
         if character == "\t":
             characters.append(" ")
-        elif character == "\n" or unicodedata.category(character) not in {"Cc", "Cs"}:
+        elif character == "\n" or unicodedata.category(character) not in _REMOVED_FROM_TEXT:
             characters.append(character)
     return "".join(characters).strip()
 
 
+# Control, format, surrogate and combining mark characters, which show nothing on their own.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Mn", "Me"})
+
+
 def _is_visible(character: str) -> bool:
-    return not character.isspace() and unicodedata.category(character) not in {"Cc", "Cf", "Cs", "Mn", "Me"}
+    return not character.isspace() and unicodedata.category(character) not in _INVISIBLE_CATEGORIES
 
 
 # Helpers shared by several question types
@@ -487,10 +495,14 @@ def _is_visible(character: str) -> bool:
 
 def _ascii_digits(text: str) -> str:
     """Replace decimal digits of any script (such as Arabic-Indic "٣") with ASCII digits."""
-    return "".join(
-        str(unicodedata.decimal(character)) if not character.isascii() and unicodedata.decimal(character, None) is not None else character
-        for character in text
-    )
+    characters = []
+    for character in text:
+        digit = None if character.isascii() else unicodedata.decimal(character, None)
+        characters.append(character if digit is None else str(digit))
+    return "".join(characters)
+
+
+_SPACED_SIGN = re.compile(r"^\s*([+-])\s+(?=[0-9])")
 
 
 def _numeric_text(text: str) -> str:
@@ -500,10 +512,12 @@ def _numeric_text(text: str) -> str:
     of every script become ASCII.
     """
     text = text.replace("\u20e3", "").replace("\ufe0f", "").replace("\u2212", "-")
+    # Join a sign to its number first, because normalize strips a "-" that a space follows.
+    text = _SPACED_SIGN.sub(r"\1", text)
     return _ascii_digits(normalize(text))
 
 
-_PARSERS: Mapping[QuestionType, Callable[[Question, str], Result]] = MappingProxyType(
+_PARSERS: Mapping[QuestionType, Callable[[Question, str], _Result]] = MappingProxyType(
     {
         QuestionType.SINGLE_CHOICE: _parse_single_choice,
         QuestionType.MULTIPLE_CHOICE: _parse_multiple_choice,

@@ -20,7 +20,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
 
 from bot.flows.model import CLOSED_TYPES, NO, YES, Condition, Option, Question, QuestionType, Survey
 
@@ -69,6 +71,7 @@ OPTION_KEYS = ("id", "label")
 CONDITION_KEYS = ("question", "equals", "in")
 
 _TYPE_NAMES = ", ".join(question_type.value for question_type in QuestionType)
+_LOCALE_RULE = "Use a two-letter lowercase language code such as nl or en"
 _CONDITION_TYPE_NAMES = "single_choice, multiple_choice, yes_no or scale"
 _BOOLEAN_HINT = "YAML reads unquoted yes, no, on, off, true and false as booleans, so put the value in quotes"
 
@@ -156,10 +159,11 @@ def _compose_yaml(text: str, filename: str) -> Node | None:
         line = mark.line + 1 if mark is not None else None
         reason = ", ".join(part for part in (exc.context, exc.problem) if part)
         raise SurveyValidationError([SurveyError(filename, line, "", f"invalid YAML: {reason}")]) from exc
-    except yaml.reader.ReaderError as exc:
+    except ReaderError as exc:
         # Raised for control characters, which YAML does not allow. ``position`` counts characters.
         line = text.count("\n", 0, exc.position) + 1
-        message = f"invalid YAML: the character {exc.character!r} is not allowed in a YAML file"
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        message = f"invalid YAML: the control character U+{code:04X} is not allowed in a YAML file"
         raise SurveyValidationError([SurveyError(filename, line, "", message)]) from exc
 
 
@@ -229,7 +233,7 @@ class _NodeReader:
             return None
         try:
             value = self._constructor.construct_object(node)
-        except (yaml.constructor.ConstructorError, ValueError) as exc:
+        except (ConstructorError, ValueError) as exc:
             self._error(path, line, f"invalid value for the YAML tag {node.tag!r}: {exc}")
             return None
 
@@ -247,7 +251,7 @@ class _NodeReader:
         try:
             # Resolve merge keys (<<: *anchor) the way PyYAML's SafeLoader does.
             self._constructor.flatten_mapping(node)
-        except yaml.constructor.ConstructorError as exc:
+        except ConstructorError as exc:
             self._error(path, line, f"invalid merge key: {exc.problem}")
 
         result: dict[str, object] = {}
@@ -317,6 +321,16 @@ def _describe(value: object) -> str:
     return f"a value of type {type(value).__name__}"
 
 
+def _join_or(words: Sequence[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _types_with_key(key: str) -> list[str]:
+    return [question_type.value for question_type, keys in TYPE_QUESTION_KEYS.items() if key in keys]
+
+
 def _is_int(value: object) -> bool:
     # bool is a subclass of int, but true and false are not numbers in a survey file.
     return isinstance(value, int) and not isinstance(value, bool)
@@ -331,10 +345,11 @@ def _decimal_places(number: Decimal) -> int:
 class _Reference:
     """What a show_if condition needs to know about an earlier question."""
 
+    id: str
     index: int
     type: QuestionType | None
     # None when the question's options or scale range are invalid, so values go unchecked.
-    option_ids: frozenset[str] | None
+    option_ids: tuple[str, ...] | None
     scale_range: tuple[int, int] | None
 
 
@@ -386,21 +401,21 @@ class _SurveyChecker:
         path: FieldPath,
         allowed: Collection[str],
         required: Iterable[str],
-        known: Collection[str] = (),
-        misplaced_message: str = "",
+        misplaced: Mapping[str, str] | None = None,
     ) -> None:
         """Report keys in ``mapping`` that are not ``allowed`` and ``required`` keys it lacks.
 
-        A key in ``known`` but not in ``allowed`` gets ``misplaced_message``, formatted
-        with the key, instead of the unknown-key message.
+        ``misplaced`` maps keys that are valid elsewhere (a scale key on a text question)
+        to their own message, which replaces the unknown-key message.
         """
+        misplaced = misplaced or {}
         for key in mapping:
             if key in allowed:
                 continue
-            if key in known:
-                self.error(path + (key,), misplaced_message.format(key=key))
+            if key in misplaced:
+                self.error(path + (key,), misplaced[key])
                 continue
-            candidates = list(dict.fromkeys([*allowed, *known]))
+            candidates = list(dict.fromkeys([*allowed, *misplaced]))
             close = difflib.get_close_matches(key, candidates, n=1)
             if close:
                 self.error(path + (key,), f"unknown key {key!r} (did you mean {close[0]!r}?)")
@@ -422,17 +437,21 @@ class _SurveyChecker:
         if text is None:
             return None
         if not pattern.fullmatch(text):
-            self.error(path, f"invalid id {text!r}: use {rule}")
+            self.error(path, f"invalid id {text!r}. Use {rule}")
             return None
         return text
 
-    def check_int(self, value: object, path: FieldPath, minimum: int, maximum: int | None = None) -> int | None:
+    def check_int(self, value: object, path: FieldPath, minimum: int | None = None, maximum: int | None = None) -> int | None:
         if not _is_int(value):
             self.type_error(path, value, "a whole number")
             return None
         assert isinstance(value, int)
-        if value < minimum or (maximum is not None and value > maximum):
+        if minimum is not None and value < minimum:
             bounds = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            self.error(path, f"must be {bounds}, not {value}")
+            return None
+        if maximum is not None and value > maximum:
+            bounds = f"at most {maximum}" if minimum is None else f"from {minimum} to {maximum}"
             self.error(path, f"must be {bounds}, not {value}")
             return None
         return value
@@ -475,7 +494,7 @@ class _SurveyChecker:
         for locale, text in texts.items():
             entry_path = entry_paths[locale]
             if not LOCALE_PATTERN.fullmatch(locale):
-                self.error(entry_path, f"invalid locale {locale!r}: use a two-letter lowercase language code such as nl or en")
+                self.error(entry_path, f"invalid locale {locale!r}. {_LOCALE_RULE}")
                 valid = False
                 continue
             checked = self._check_text_entry(text, entry_path, max_length)
@@ -513,7 +532,7 @@ class _SurveyChecker:
         if "default_locale" in data:
             locale = self.check_text(data["default_locale"], ("default_locale",))
             if locale is not None and not LOCALE_PATTERN.fullmatch(locale):
-                self.error(("default_locale",), f"invalid locale {locale!r}: use a two-letter lowercase language code such as nl or en")
+                self.error(("default_locale",), f"invalid locale {locale!r}. {_LOCALE_RULE}")
                 locale = None
             self.default_locale = locale
 
@@ -585,8 +604,12 @@ class _SurveyChecker:
         else:
             allowed = COMMON_QUESTION_KEYS + TYPE_QUESTION_KEYS[question_type]
             required = REQUIRED_QUESTION_KEYS + REQUIRED_TYPE_QUESTION_KEYS.get(question_type, ())
-        misplaced = f"{{key!r}} is not allowed on a {question_type} question"
-        self.check_keys(item, path, allowed, required, ALL_QUESTION_KEYS, misplaced)
+        misplaced = {
+            key: f"{key!r} is not allowed on a {question_type} question, only on {_join_or(_types_with_key(key))} questions"
+            for key in ALL_QUESTION_KEYS
+            if key not in allowed
+        }
+        self.check_keys(item, path, allowed, required, misplaced)
 
         question_id = self._check_question_id(item, path, earlier)
         text = None
@@ -600,18 +623,21 @@ class _SurveyChecker:
             show_if = self._check_condition(item["show_if"], (*path, "show_if"), question_id, earlier, all_ids)
 
         fields: dict[str, object] = {}
-        reference = _Reference(index, question_type, None, None)
+        option_ids = None
+        scale_range = None
         if question_type in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
-            fields, reference = self._check_choice_fields(item, path, index, question_type)
+            fields, options = self._check_choice_fields(item, path, question_type)
+            if options is not None:
+                option_ids = tuple(option.id for option in options)
         elif question_type is QuestionType.SCALE:
-            fields, reference = self._check_scale_fields(item, path, index)
+            fields, scale_range = self._check_scale_fields(item, path)
         elif question_type is QuestionType.NUMBER:
             fields = self._check_number_fields(item, path)
         elif question_type is QuestionType.TEXT:
             fields = self._check_text_fields(item, path)
 
         if question_id is not None and question_id not in earlier:
-            earlier[question_id] = reference
+            earlier[question_id] = _Reference(question_id, index, question_type, option_ids, scale_range)
         if len(self.errors) > errors_before or question_id is None or question_type is None or text is None:
             return None
         return Question(id=question_id, type=question_type, text=text, optional=optional, show_if=show_if, **fields)
@@ -638,25 +664,27 @@ class _SurveyChecker:
         return question_id
 
     def _check_choice_fields(
-        self, item: Mapping[str, object], path: FieldPath, index: int, question_type: QuestionType
-    ) -> tuple[dict[str, object], _Reference]:
-        options = self._check_options(item["options"], (*path, "options")) if "options" in item else None
+        self, item: Mapping[str, object], path: FieldPath, question_type: QuestionType
+    ) -> tuple[dict[str, object], tuple[Option, ...] | None]:
+        """Return the fields of a choice question and its options, or None for invalid options."""
+        options = None
+        if "options" in item:
+            options = self._check_options(item["options"], (*path, "options"), question_type)
         fields: dict[str, object] = {"options": options or ()}
-        option_ids = frozenset(option.id for option in options) if options is not None else None
-        reference = _Reference(index, question_type, option_ids, None)
         if question_type is QuestionType.MULTIPLE_CHOICE:
-            min_choices, max_choices = self._check_choice_counts(item, path, options)
-            fields.update(min_choices=min_choices, max_choices=max_choices)
-        return fields, reference
+            fields["min_choices"], fields["max_choices"] = self._check_choice_counts(item, path, options)
+        return fields, options
 
-    def _check_options(self, value: object, path: FieldPath) -> tuple[Option, ...] | None:
+    def _check_options(self, value: object, path: FieldPath, question_type: QuestionType) -> tuple[Option, ...] | None:
         if not isinstance(value, list):
             self.type_error(path, value, "a list of options")
             return None
         valid = True
-        if not MIN_OPTIONS <= len(value) <= MAX_OPTIONS:
-            question_type = "a choice question"
-            self.error(path, f"{question_type} needs {MIN_OPTIONS} to {MAX_OPTIONS} options, this one has {len(value)}")
+        if len(value) < MIN_OPTIONS:
+            self.error(path, f"a {question_type} question needs at least {MIN_OPTIONS} options, this one has {len(value)}")
+            valid = False
+        if len(value) > MAX_OPTIONS:
+            self.error(path, f"a {question_type} question can have at most {MAX_OPTIONS} options, this one has {len(value)}")
             valid = False
 
         options: list[Option] = []
@@ -667,6 +695,7 @@ class _SurveyChecker:
                 self.type_error(option_path, option, "a mapping with id and label")
                 valid = False
                 continue
+            errors_before = len(self.errors)
             self.check_keys(option, option_path, OPTION_KEYS, OPTION_KEYS)
             option_id = None
             if "id" in option:
@@ -678,41 +707,46 @@ class _SurveyChecker:
             label = None
             if "label" in option:
                 label = self.check_localized(option["label"], (*option_path, "label"), LABEL_MAX_LENGTH)
-            if option_id is None or label is None or set(option) - set(OPTION_KEYS):
+            if option_id is not None and option_id not in seen:
+                seen[option_id] = index
+            if len(self.errors) > errors_before or option_id is None or label is None:
                 valid = False
                 continue
-            seen[option_id] = index
             options.append(Option(id=option_id, label=label))
         return tuple(options) if valid else None
 
     def _check_choice_counts(
         self, item: Mapping[str, object], path: FieldPath, options: Sequence[Option] | None
     ) -> tuple[int, int | None]:
-        """Return (min_choices, max_choices) of a multiple-choice question. max_choices None means all."""
-        option_count = len(options) if options is not None else None
-        min_choices: int | None = 1
-        max_choices: int | None = None
-        if "min_choices" in item:
-            min_choices = self.check_int(item["min_choices"], (*path, "min_choices"), 1, option_count)
-        if "max_choices" in item:
-            max_choices = self.check_int(item["max_choices"], (*path, "max_choices"), 1, option_count)
+        """Return (min_choices, max_choices) of a multiple-choice question. max_choices None means all options."""
+        counts: dict[str, int | None] = {"min_choices": 1, "max_choices": None}
+        for key in counts:
+            if key not in item:
+                continue
+            count = self.check_int(item[key], (*path, key), 1)
+            if count is not None and options is not None and count > len(options):
+                self.error((*path, key), f"is {count}, but the question has only {len(options)} options")
+                count = None
+            counts[key] = count
+
+        min_choices, max_choices = counts["min_choices"], counts["max_choices"]
         if min_choices is not None and max_choices is not None and min_choices > max_choices:
             self.error((*path, "max_choices"), f"must be at least min_choices ({min_choices}), not {max_choices}")
         return min_choices or 1, max_choices
 
-    def _check_scale_fields(
-        self, item: Mapping[str, object], path: FieldPath, index: int
-    ) -> tuple[dict[str, object], _Reference]:
-        low = self.check_int(item["min"], (*path, "min"), -(10**6)) if "min" in item else None
-        high = self.check_int(item["max"], (*path, "max"), -(10**6)) if "max" in item else None
+    def _check_scale_fields(self, item: Mapping[str, object], path: FieldPath) -> tuple[dict[str, object], tuple[int, int] | None]:
+        """Return the fields of a scale question and its (min, max) range, or None for an invalid range."""
+        low = self.check_int(item["min"], (*path, "min")) if "min" in item else None
+        high = self.check_int(item["max"], (*path, "max")) if "max" in item else None
         scale_range = None
         if low is not None and high is not None:
-            steps = high - low
-            if 1 <= steps <= MAX_SCALE_STEPS:
-                scale_range = (low, high)
-            else:
-                message = f"a scale has 2 to {MAX_SCALE_STEPS + 1} points, so max - min must be 1 to {MAX_SCALE_STEPS}, not {steps}"
+            if high <= low:
+                self.error((*path, "max"), f"must be greater than min ({low}), not {high}")
+            elif high - low > MAX_SCALE_STEPS:
+                message = f"a scale has at most {MAX_SCALE_STEPS + 1} points, so max - min can be at most {MAX_SCALE_STEPS}, not {high - low}"
                 self.error((*path, "max"), message)
+            else:
+                scale_range = (low, high)
 
         fields: dict[str, object] = {
             "min": Decimal(low) if low is not None else None,
@@ -721,7 +755,7 @@ class _SurveyChecker:
         for key in ("min_label", "max_label"):
             if key in item:
                 fields[key] = self.check_localized(item[key], (*path, key), LABEL_MAX_LENGTH)
-        return fields, _Reference(index, QuestionType.SCALE, None, scale_range)
+        return fields, scale_range
 
     def _check_number_fields(self, item: Mapping[str, object], path: FieldPath) -> dict[str, object]:
         low = self.check_number(item["min"], (*path, "min")) if "min" in item else None
@@ -729,17 +763,18 @@ class _SurveyChecker:
         if low is not None and high is not None and low > high:
             self.error((*path, "max"), f"must be at least min ({low}), not {high}")
 
-        decimals = 0
+        decimals: int | None = 0
         if "decimals" in item:
-            checked = self.check_int(item["decimals"], (*path, "decimals"), 0, MAX_DECIMALS)
-            decimals = checked if checked is not None else 0
-            if checked is None:
-                return {"min": low, "max": high, "decimals": decimals}
+            decimals = self.check_int(item["decimals"], (*path, "decimals"), 0, MAX_DECIMALS)
+        # A bound with more decimals than an answer may have is most likely a typo.
         for key, bound in (("min", low), ("max", high)):
-            if bound is not None and _decimal_places(bound) > decimals:
-                message = f"has {_decimal_places(bound)} digits after the decimal point, but decimals is {decimals}. Round it or raise decimals"
+            if bound is None or decimals is None:
+                continue
+            places = _decimal_places(bound)
+            if places > decimals:
+                message = f"has {places} digits after the decimal point, but decimals is {decimals}. Round it or raise decimals"
                 self.error((*path, key), message)
-        return {"min": low, "max": high, "decimals": decimals}
+        return {"min": low, "max": high, "decimals": decimals or 0}
 
     def _check_text_fields(self, item: Mapping[str, object], path: FieldPath) -> dict[str, object]:
         max_length = DEFAULT_TEXT_ANSWER_LENGTH
@@ -860,7 +895,7 @@ class _SurveyChecker:
         if option_id is None:
             return None
         if reference.option_ids is not None and option_id not in reference.option_ids:
-            known = ", ".join(sorted(reference.option_ids))
-            self.error(path, f"the question has no option {option_id!r}. Its options are: {known}")
+            known = ", ".join(reference.option_ids)
+            self.error(path, f"question {reference.id!r} has no option {option_id!r}. Its options are {known}")
             return None
         return option_id

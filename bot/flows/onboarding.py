@@ -47,7 +47,9 @@ async def welcome(turn: Turn) -> None:
         panel=turn.panel.name,
         owner=turn.panel.owner,
     )
-    switch = t.gettext("To read this in Dutch, send TAAL.")
+    # The Dutch catalog has the English sentence here and the English catalog the Dutch one,
+    # because the hint is meant for someone who cannot read the current language.
+    switch = t.gettext("To read this in English, send LANGUAGE.")
     turn.say(intro, switch, prompt=consent_prompt(turn))
 
 

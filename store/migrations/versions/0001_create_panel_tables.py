@@ -120,6 +120,7 @@ def upgrade() -> None:
     sa.Column('ignores_opt_out', sa.Boolean(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('choices', sa.JSON(), nullable=False),
+    sa.Column('list_choices', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
