@@ -4,6 +4,7 @@ worker, with a sender that records what it sends instead of printing it."""
 from __future__ import annotations
 
 import itertools
+import uuid
 from pathlib import Path
 
 from bot.channels.render import render_numbered
@@ -40,6 +41,8 @@ class ConsolePanel:
         self.worker = DeliveryWorker(sessionmaker, {Channel.CONSOLE: self.sender})
         self.processor = InboundProcessor(sessionmaker, Engine(panel))
         self._ids = itertools.count(1)
+        # Channel message ids are unique per channel, also across harness instances.
+        self._id_prefix = uuid.uuid4().hex[:8]
 
     async def load_survey(self, path: Path = EXAMPLE_SURVEY):
         async with self.sessionmaker() as session, session.begin():
@@ -60,7 +63,7 @@ class ConsolePanel:
         inbound = Inbound(
             channel=Channel.CONSOLE,
             address=resident,
-            message_id=message_id or f"m{next(self._ids)}",
+            message_id=message_id or f"{self._id_prefix}-{next(self._ids)}",
             kind=kind,
             text=text,
             payload=payload,

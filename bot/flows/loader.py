@@ -31,6 +31,7 @@ STORED_FILENAME = "<stored>"
 SURVEY_ID_PATTERN = re.compile(r"[a-z0-9-]{3,64}")
 ITEM_ID_PATTERN = re.compile(r"[a-z0-9_]{1,32}")
 LOCALE_PATTERN = re.compile(r"[a-z]{2}")
+_EXPONENT_PATTERN = re.compile(r"[-+]?[0-9.]+[eE][-+]?[0-9]+")
 
 DEFAULT_LOCALE = "nl"
 MAX_QUESTIONS = 50
@@ -43,8 +44,9 @@ MAX_SCALE_STEPS = 10
 MAX_DECIMALS = 4
 DEFAULT_TEXT_ANSWER_LENGTH = 500
 MAX_TEXT_ANSWER_LENGTH = 1000
-# Values read from one file, counted after expanding aliases. A survey with 50 questions of
-# 20 options in 10 languages has about 25 000, so this stops only alias bombs.
+# Values read from one file, counted after expanding aliases. By a rough count, a survey at
+# every limit (50 questions of 20 options, 10 languages) has about 15 000, so this only
+# stops alias bombs.
 MAX_YAML_VALUES = 100_000
 
 SURVEY_KEYS = ("id", "version", "default_locale", "title", "requested_by", "intro", "outro", "questions")
@@ -184,6 +186,7 @@ class _NodeReader:
     )
     _MAPPING_TAG = "tag:yaml.org,2002:map"
     _SEQUENCE_TAG = "tag:yaml.org,2002:seq"
+    _MERGE_TAG = "tag:yaml.org,2002:merge"
 
     def __init__(self, filename: str) -> None:
         self.filename = filename
@@ -248,14 +251,16 @@ class _NodeReader:
         if node.tag != self._MAPPING_TAG:
             self._error(path, line, f"unsupported YAML tag {node.tag!r}")
             return None
+        explicit_keys = {id(key_node) for key_node, _ in node.value if key_node.tag != self._MERGE_TAG}
         try:
-            # Resolve merge keys (<<: *anchor) the way PyYAML's SafeLoader does.
+            # Resolve merge keys (<<: *anchor) the way PyYAML's SafeLoader does. The merged
+            # pairs come first, so that keys written in the mapping itself replace them.
             self._constructor.flatten_mapping(node)
         except ConstructorError as exc:
             self._error(path, line, f"invalid merge key: {exc.problem}")
 
         result: dict[str, object] = {}
-        key_lines: dict[str, int] = {}
+        key_nodes: dict[str, Node] = {}
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
             if not isinstance(key_node, ScalarNode):
@@ -263,10 +268,12 @@ class _NodeReader:
                 continue
             # Keys are always text, so a locale key such as `no` (Norwegian) stays "no".
             key = key_node.value
-            if key in key_lines:
-                self._error(path + (key,), key_line, f"duplicate key {key!r}, line {key_lines[key]} already sets it")
+            first = key_nodes.get(key)
+            if first is not None and id(first) in explicit_keys:
+                message = f"duplicate key {key!r}, line {first.start_mark.line + 1} already sets it"
+                self._error(path + (key,), key_line, message)
                 continue
-            key_lines[key] = key_line
+            key_nodes[key] = key_node
             result[key] = self._read(value_node, path + (key,), key_line)
         return result
 
@@ -463,6 +470,10 @@ class _SurveyChecker:
         return value
 
     def check_number(self, value: object, path: FieldPath) -> Decimal | None:
+        if isinstance(value, str) and _EXPONENT_PATTERN.fullmatch(value):
+            # YAML 1.1 needs a dot and a sign in an exponent (1.0e+3), so PyYAML reads 1e3 as text.
+            self.error(path, f"must be a number, not the text {value!r}. Write it without an exponent")
+            return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.type_error(path, value, "a number")
             return None
@@ -813,8 +824,11 @@ class _SurveyChecker:
             values = self._check_condition_values([raw_values], [(*path, "equals")], reference)
         elif "in" in value:
             raw_values = value["in"]
-            if not isinstance(raw_values, list) or not raw_values:
-                self.type_error((*path, "in"), raw_values, "a list of one or more values")
+            if not isinstance(raw_values, list):
+                self.type_error((*path, "in"), raw_values, "a list of values")
+                return None
+            if not raw_values:
+                self.error((*path, "in"), "must list at least one value")
                 return None
             value_paths = [(*path, "in", index) for index in range(len(raw_values))]
             values = self._check_condition_values(raw_values, value_paths, reference)
