@@ -180,7 +180,6 @@ SINGLE_PLACES_REPLIES = [
     ("park", "park"),
     ("parkeer", "parking"),
     ("car park", "parking"),
-    ("bieb", None),
     ("bibliotheek", "library"),
     ("Bibliothèek", "library"),
 ]
@@ -188,11 +187,12 @@ SINGLE_PLACES_REPLIES = [
 
 @pytest.mark.parametrize(("text", "expected"), SINGLE_PLACES_REPLIES)
 def test_single_choice_accents_and_prefixes(text, expected):
-    result = parse_answer(SINGLE_PLACES, text)
-    if expected is None:
-        assert result == rejected(Hint.CHOOSE_ONE, count=4)
-    else:
-        assert result == Accepted(expected)
+    assert parse_answer(SINGLE_PLACES, text) == Accepted(expected)
+
+
+def test_single_choice_prefix_must_match():
+    # "bieb" is a common short form of "bibliotheek" but not a prefix of it.
+    assert parse_answer(SINGLE_PLACES, "bieb") == rejected(Hint.CHOOSE_ONE, count=4)
 
 
 def test_single_choice_ambiguous_prefix():
@@ -271,17 +271,13 @@ MULTIPLE_CHOICE_REPLIES = [
     ("1 1 1", ["bike"]),
     ("3, 1, 3", ["bike", "transit"]),
     ("1,3 ", ["bike", "transit"]),
-    ("١،٣", None),
+    ("١،٣", ["bike", "transit"]),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), MULTIPLE_CHOICE_REPLIES)
 def test_multiple_choice_table(text, expected):
-    result = parse_answer(MULTIPLE, text)
-    if expected is None:
-        assert result == rejected(Hint.CHOOSE_SEVERAL, count=5, min_choices=1, max_choices=5)
-    else:
-        assert result == Accepted(expected)
+    assert parse_answer(MULTIPLE, text) == Accepted(expected)
 
 
 @pytest.mark.parametrize(
@@ -547,20 +543,17 @@ NUMBER_REPLIES = [
     ("40 m²", "40"),
     ("1.234,5", "1234.5"),
     ("1,234.5", "1234.5"),
-    ("1.000.000", "1000000"),
+    ("12.345,6", "12345.6"),
     ("12️⃣", "12"),
-    ("٧٫٥", None),
+    ("٧٫٥", "7.5"),
     ("٧", "7"),
+    ("- ٣", "-3"),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), NUMBER_REPLIES)
 def test_number_accepts(text, expected):
-    result = parse_answer(NUMBER, text)
-    if expected is None:
-        assert result == rejected(Hint.NUMBER_INVALID)
-    else:
-        assert result == Accepted(expected)
+    assert parse_answer(NUMBER, text) == Accepted(expected)
 
 
 WHOLE_NUMBER_REPLIES = [
@@ -689,8 +682,7 @@ def test_text_too_long_custom():
 
 
 def test_text_length_after_trim():
-    assert parse_answer(SHORT_TEXT, "   tien tekens   ") == Accepted("tien tekens"[:10]) or True
-    assert parse_answer(SHORT_TEXT, "  tientekens  ") == Accepted("tientekens")
+    assert parse_answer(SHORT_TEXT, "   tientekens   ") == Accepted("tientekens")
 
 
 def test_text_ten_thousand_characters():
@@ -761,7 +753,8 @@ def test_parse_answer_odd_input(question, text):
 ANY_TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=200)
 
 # Replies made of the characters the parsers look for, so that hypothesis reaches deep branches.
-REPLY_TEXT = st.text(alphabet=st.sampled_from(list("0123456789.,;/&+-#() aeijnosty€%\n") + ["en", "ja", "nee"]))
+REPLY_PIECES = list("0123456789.,;/&+-#() aeijnosty€%\n") + [" en ", "ja", "nee", "fiets", "km", "👍", "\u20e3"]
+REPLY_TEXT = st.lists(st.sampled_from(REPLY_PIECES), max_size=40).map("".join)
 
 
 @pytest.mark.parametrize("question", ALL_QUESTIONS, ids=lambda question: question.id)

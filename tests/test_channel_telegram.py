@@ -1,4 +1,5 @@
 import pytest
+from telegram.error import InvalidToken
 
 from bot.channels.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.channels.telegram import (
@@ -10,6 +11,7 @@ from bot.channels.telegram import (
 )
 from bot.channels.types import Channel, Choice, InboundKind, Outbound
 from tests.fakes.fixtures import (  # noqa: F401 (pytest fixtures)
+    closed_port,
     loopback_only,
     telegram_api,
     telegram_bot,
@@ -26,6 +28,7 @@ from tests.fakes.payloads import (
     telegram_sticker_update,
     telegram_text_update,
 )
+from tests.fakes.telegram_api import DEFAULT_TOKEN
 
 CHAT_ID = 1000001
 ADDRESS = str(CHAT_ID)
@@ -147,8 +150,21 @@ def test_parse_service_message_ignored(telegram_bot):
     assert parse_update(update, telegram_bot) is None
 
 
+def test_parse_inline_query_ignored(telegram_bot):
+    inline_query = {
+        "id": "1",
+        "from": {"id": CHAT_ID, "is_bot": False, "first_name": "Anna"},
+        "query": "buurt",
+        "offset": "",
+    }
+    update = {"update_id": 514, "inline_query": inline_query}
+
+    assert parse_update(update, telegram_bot) is None
+
+
 def test_parse_unknown_update_kind_ignored(telegram_bot):
-    update = {"update_id": 514, "message_reaction_count": {"unknown": True}}
+    # A kind added to the Bot API after this python-telegram-bot release.
+    update = {"update_id": 514, "future_update_kind": {"id": 1}}
 
     assert parse_update(update, telegram_bot) is None
 
@@ -267,7 +283,10 @@ async def test_send_buttons_one_per_row(telegram_sender, telegram_api):
 
 
 async def test_send_splits_long_text(telegram_sender, telegram_api):
-    lines = [f"Regel {number:03d} " + "x" * 40 for number in range(100)]
+    # 100 lines of 49 characters and a final "." make 5000 characters. The first
+    # part takes 81 lines (4049 characters), as 82 lines would be 4099.
+    lines = [f"Regel {number:03d} " + "x" * 39 for number in range(100)]
+    lines[-1] += "."
     text = "\n".join(lines)
     assert len(text) == 5000
 
@@ -276,8 +295,8 @@ async def test_send_splits_long_text(telegram_sender, telegram_api):
     sent = telegram_api.sent
     assert len(sent) == 2
     assert all(len(part.text) <= 4096 for part in sent)
-    assert sent[0].text.endswith(lines[81])
-    assert sent[1].text.startswith(lines[82])
+    assert sent[0].text.endswith(lines[80])
+    assert sent[1].text.startswith(lines[81])
     assert "\n".join(part.text for part in sent) == text
     assert sent[0].reply_markup is None
     assert sent[1].reply_markup is not None
@@ -365,10 +384,8 @@ async def test_send_server_error_transient(telegram_sender, telegram_api):
     assert caught.value.retry_after is None
 
 
-async def test_send_connection_refused_transient(telegram_api):
-    await telegram_api.stop()
-    # Port 9 on loopback has no listener, so the connection is refused.
-    sender = TelegramSender(telegram_api.token, api_url="http://127.0.0.1:9")
+async def test_send_connection_refused_transient(closed_port):
+    sender = TelegramSender(DEFAULT_TOKEN, api_url=f"http://127.0.0.1:{closed_port}")
 
     try:
         with pytest.raises(TransientDeliveryError) as caught:
@@ -382,8 +399,32 @@ async def test_send_connection_refused_transient(telegram_api):
 async def test_start_checks_token(telegram_api):
     sender = TelegramSender("42:wrong-token", api_url=telegram_api.url)
 
-    with pytest.raises(Exception, match="Unauthorized"):
+    with pytest.raises(InvalidToken):
         await sender.start()
 
     await sender.close()
     assert telegram_api.sent == []
+
+
+async def test_send_wrong_token_not_mapped(telegram_api):
+    sender = TelegramSender("42:wrong-token", api_url=telegram_api.url)
+
+    try:
+        with pytest.raises(InvalidToken):
+            await sender.send(Outbound(Channel.TELEGRAM, ADDRESS, "Hallo"))
+    finally:
+        await sender.close()
+
+
+async def test_guard_blocks_real_telegram(loopback_only):
+    sender = TelegramSender(DEFAULT_TOKEN)
+
+    try:
+        with pytest.raises(TransientDeliveryError):
+            await sender.send(Outbound(Channel.TELEGRAM, ADDRESS, "Hallo"))
+    finally:
+        await sender.close()
+
+    assert loopback_only == ["api.telegram.org"]
+    # The attempt was expected, so clear it before the guard checks at teardown.
+    loopback_only.clear()

@@ -106,8 +106,8 @@ _NUMBERED_LABEL = re.compile(r"#?([0-9]+|[a-z])\s*[.):]?\s+(.+)")
 # Words and signs that join choices in "1 en 3", "a and c" or "1 & 3".
 _CONJUNCTION = re.compile(r"\s+(?:en|and|&|\+)\s+")
 
-# Characters that separate choices in "1,3", "1;3", "1/3" or "1+3".
-_CHOICE_SEPARATOR = re.compile(r"[,;/&+]")
+# Characters that separate choices in "1,3", "1;3", "1/3" or "1+3", and the Arabic comma.
+_CHOICE_SEPARATOR = re.compile(r"[,;/&+،]")
 
 
 def _match_option(reply: str, forms: _OptionForms) -> frozenset[int]:
@@ -177,7 +177,7 @@ def _ambiguous(question: Question, positions: frozenset[int]) -> Rejected:
 
 def _parse_single_choice(question: Question, text: str) -> _Result:
     forms = _OptionForms.of(question)
-    positions = _match_option(normalize(text), forms)
+    positions = _match_option(normalize(_remove_keycaps(text)), forms)
     if len(positions) > 1:
         return _ambiguous(question, positions)
     if not positions:
@@ -194,7 +194,7 @@ def _parse_multiple_choice(question: Question, text: str) -> _Result:
         {"count": forms.count, "min_choices": question.min_choices, "max_choices": max_choices},
     )
 
-    matches = _split_choices(normalize(text), forms)
+    matches = _split_choices(normalize(_remove_keycaps(text)), forms)
     if matches is None:
         return choose_several
     ambiguous = next((positions for positions in matches if len(positions) > 1), None)
@@ -296,7 +296,7 @@ def _parse_yes_no(question: Question, text: str) -> _Result:
     """
     reply = _EMOJI_MODIFIERS.sub("", fold_accents(normalize(_ascii_digits(text))))
     tokens = [_squeeze(token) for token in _YES_NO_TOKEN.findall(reply)]
-    # Punctuation and emoji other than the yes and no signs (such as 🙂) carry no answer.
+    # Punctuation and emoji other than the yes and no signs (such as 🙂) are ignored.
     tokens = [token for token in tokens if token in _POLARITY or not _is_punctuation_or_symbol(token)]
     if not tokens:
         return Rejected(Hint.YES_OR_NO)
@@ -384,8 +384,12 @@ def _parse_number(question: Question, text: str) -> _Result:
         return Rejected(Hint.TOO_MANY_DECIMALS, {"decimals": question.decimals})
 
     whole = whole.lstrip("0") or "0"
-    negative = match.group("sign") == "-" and (whole != "0" or fraction != "")
-    value = ("-" if negative else "") + whole + ("." + fraction if fraction else "")
+    value = whole
+    if fraction:
+        value = f"{value}.{fraction}"
+    # "-0" is stored as "0".
+    if match.group("sign") == "-" and value != "0":
+        value = f"-{value}"
 
     number = Decimal(value)
     if (question.min is not None and number < question.min) or (question.max is not None and number > question.max):
@@ -502,16 +506,25 @@ def _ascii_digits(text: str) -> str:
     return "".join(characters)
 
 
+# The keycap mark, with the variation selector before it, that turns "1" into the emoji 1️⃣.
+_KEYCAP = re.compile("\ufe0f?\u20e3")
+
+
+def _remove_keycaps(text: str) -> str:
+    return _KEYCAP.sub("", text)
+
+
 _SPACED_SIGN = re.compile(r"^\s*([+-])\s+(?=[0-9])")
 
 
 def _numeric_text(text: str) -> str:
     """Normalise a reply to a scale or number question.
 
-    Keycap emoji such as 4️⃣ become plain digits, the minus sign "−" becomes "-", and digits
-    of every script become ASCII.
+    Keycap emoji such as 4️⃣ become plain digits, the minus sign "−" becomes "-", the Arabic
+    decimal separator "٫" becomes "." and digits of every script become ASCII.
     """
-    text = text.replace("\u20e3", "").replace("\ufe0f", "").replace("\u2212", "-")
+    text = _remove_keycaps(text).replace("\ufe0f", "").replace("\u2212", "-").replace("\u066b", ".")
+    text = _ascii_digits(text)
     # Join a sign to its number first, because normalize strips a "-" that a space follows.
     text = _SPACED_SIGN.sub(r"\1", text)
     return _ascii_digits(normalize(text))

@@ -24,11 +24,14 @@ class ExternalConnectionBlocked(RuntimeError):
     """A test tried to resolve or connect to a host outside the loopback interface."""
 
 
-def _is_loopback(host: Any) -> bool:
+def _host_text(host: Any) -> str:
+    # httpx passes IDNA-encoded host names as bytes.
     if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if not isinstance(host, str):
-        return False
+        return host.decode("ascii", "replace")
+    return str(host)
+
+
+def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -52,9 +55,10 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     real_connect_ex = socket.socket.connect_ex
 
     def check(host: Any) -> None:
-        if not _is_loopback(host):
-            blocked.append(str(host))
-            raise ExternalConnectionBlocked(f"tests may only connect to loopback, not {host!r}")
+        text = _host_text(host)
+        if not _is_loopback(text):
+            blocked.append(text)
+            raise ExternalConnectionBlocked(f"tests may only connect to loopback, not {text!r}")
 
     def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         # A None host means a wildcard address for a listening socket, not a connection.
@@ -118,6 +122,18 @@ async def twilio_sender(twilio_api: FakeTwilioApi) -> AsyncIterator[TwilioSmsSen
     )
     yield sender
     await sender.close()
+
+
+@pytest.fixture
+def closed_port(loopback_only: list[str]) -> Iterator[int]:
+    """A loopback TCP port where nothing listens, so connections to it are refused.
+
+    The port stays bound without listening for the test, so no other process can
+    take it.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 @pytest.fixture

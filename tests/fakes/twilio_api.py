@@ -30,7 +30,10 @@ _DEFAULT_ERROR_MESSAGES = {
     20429: "Too Many Requests",
     20500: "An internal server error has occurred",
     21211: "The 'To' number is not a valid phone number.",
-    21408: "Permission to send an SMS has not been enabled for the region indicated by the 'To' number",
+    21408: (
+        "Permission to send an SMS has not been enabled for the region indicated by the "
+        "'To' number"
+    ),
     21602: "Message body is required.",
     21603: "A 'From' phone number is required.",
     21604: "A 'To' phone number is required.",
