@@ -63,11 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
         return 1
-    except (OperationalError, DBAPIError, OSError) as error:
+    except (OperationalError, DBAPIError, ConnectionError, TimeoutError) as error:
         print(f"chatpanel: error: cannot use the database: {_first_line(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (as with "| head"); there is no one to tell.
+        sys.stderr.close()
+        return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:

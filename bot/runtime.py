@@ -31,6 +31,8 @@ class Runtime:
     worker: DeliveryWorker
     senders: dict[str, Sender]
     telegram: TelegramSender | None = None
+    # Tests turn the background worker off and drain the outbox themselves.
+    run_worker: bool = True
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task | None = None
 
@@ -41,7 +43,8 @@ class Runtime:
             if start is not None:
                 await start()
         self._stop.clear()
-        self._task = asyncio.create_task(self.worker.run(self._stop), name="delivery")
+        if self.run_worker:
+            self._task = asyncio.create_task(self.worker.run(self._stop), name="delivery")
         log.info("runtime started with channels %s", ", ".join(sorted(self.senders)) or "none")
 
     async def stop(self) -> None:

@@ -52,3 +52,15 @@ async def db(database_url):
         yield engine, create_sessionmaker(engine)
     finally:
         await engine.dispose()
+
+
+# Fakes of the Telegram and Twilio APIs on 127.0.0.1, and the guard against other hosts.
+from tests.fakes.fixtures import (  # noqa: E402,F401
+    closed_port,
+    loopback_only,
+    telegram_api,
+    telegram_bot,
+    telegram_sender,
+    twilio_api,
+    twilio_sender,
+)

@@ -12,7 +12,7 @@ def render_numbered(message: Outbound) -> str:
     """Render ``message`` as its text followed by one "1. Label" line per choice.
 
     The choices are left out when ``message.list_choices`` is false, because the text
-    then already says how to answer.
+    then already explains how to answer.
     """
     if not message.choices or not message.list_choices:
         return message.text

@@ -2,7 +2,7 @@
 
 Only private chats take part in the panel. Updates from groups, supergroups and
 channels, edited messages and service messages are ignored, so the webhook still
-answers them with 200 and Telegram does not send them again.
+responds to them with 200 and Telegram does not send them again.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MAX_CALLBACK_DATA_BYTES = 64
 
 
 class MalformedUpdate(ValueError):
-    """The webhook body is not a Telegram update that python-telegram-bot can parse."""
+    """A webhook body that is not a valid Telegram update."""
 
 
 def parse_update(data: dict[str, Any], bot: telegram.Bot) -> Inbound | None:
@@ -58,7 +58,7 @@ def parse_update(data: dict[str, Any], bot: telegram.Bot) -> Inbound | None:
     elif message.effective_attachment is not None:
         kind, text = InboundKind.NON_TEXT, ""
     else:
-        # A service message, such as a pinned message, carries nothing to answer.
+        # A service message, such as a pinned message, carries nothing to reply to.
         return None
 
     return Inbound(
@@ -140,11 +140,16 @@ def _parse_callback_query(update: telegram.Update) -> Inbound | None:
 class TelegramSender:
     """Sender for Telegram over the Bot API at ``api_url``.
 
-    Call ``start`` before the first ``send`` and ``close`` when done.
+    ``start`` checks the token before the first ``send``. Call ``close`` when done.
     """
 
     def __init__(self, token: str, api_url: str = "https://api.telegram.org") -> None:
         self._bot = telegram.Bot(token, base_url=api_url.rstrip("/") + "/bot")
+
+    @property
+    def bot(self) -> telegram.Bot:
+        """The PTB bot, also used to deserialize incoming updates."""
+        return self._bot
 
     async def start(self) -> None:
         """Initialize the bot, which requests getMe and so checks the token."""
@@ -210,26 +215,26 @@ def _inline_keyboard(message: Outbound) -> telegram.InlineKeyboardMarkup | None:
 def _delivery_error(error: TelegramError, chat_id: str) -> DeliveryError | None:
     """Map a Bot API error to a delivery error, or return None to re-raise it unchanged.
 
-    Errors that say nothing about the chat, such as InvalidToken for a wrong token,
+    Errors that are not about the chat, such as InvalidToken for a wrong token,
     return None, so that a configuration error does not mark chats as unreachable.
     """
-    description = f"sending to Telegram chat {chat_id} failed: {error.message}"
+    error_message = f"sending to Telegram chat {chat_id} failed: {error.message}"
 
     if isinstance(error, RetryAfter):
         return TransientDeliveryError(
-            description, code="429", retry_after=_retry_after_seconds(error)
+            error_message, code="429", retry_after=_retry_after_seconds(error)
         )
     if isinstance(error, Forbidden):
         # The user blocked the bot or deleted the account.
-        return PermanentDeliveryError(description, code="403")
+        return PermanentDeliveryError(error_message, code="403")
     if isinstance(error, BadRequest):
         # "Chat not found" means the chat is gone. Any other 400 means the request was
         # wrong, and retrying the same request fails the same way.
-        return PermanentDeliveryError(description, code="400")
+        return PermanentDeliveryError(error_message, code="400")
     # NetworkError covers TimedOut and 5xx responses. BadRequest subclasses it too,
     # so it must be tested first.
     if isinstance(error, NetworkError):
-        return TransientDeliveryError(description, code="network")
+        return TransientDeliveryError(error_message, code="network")
     return None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,8 +18,6 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.channels.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
 from bot.channels.render import render_numbered
 from bot.channels.types import Channel, Inbound, InboundKind, Outbound
-
-logger = logging.getLogger(__name__)
 
 # Region for numbers that arrive without a country code.
 DEFAULT_REGION = "NL"
@@ -40,14 +37,15 @@ PERMANENT_ERROR_CODES: Mapping[int, str] = {
 
 
 class MalformedForm(ValueError):
-    """The webhook form lacks a required field or has an invalid value."""
+    """A webhook form with a missing required field or an invalid value."""
 
 
 def public_request_url(public_base_url: str, path_qs: str) -> str:
     """Build the URL that Twilio signed from the public base URL and the request path.
 
-    Behind a TLS-terminating proxy the app sees http and an internal host, but Twilio
-    signs the public https URL it called. ``path_qs`` is the path with its query string.
+    Behind a TLS-terminating proxy the app receives the request over http on an
+    internal host, but Twilio signs the public https URL that it called. ``path_qs``
+    is the request path with its query string, as aiohttp's ``Request.path_qs``.
     """
     return public_base_url.rstrip("/") + path_qs
 
@@ -117,7 +115,7 @@ def _normalize_number(raw: str | None) -> str:
 
 
 def empty_twiml() -> str:
-    """Return an empty TwiML response, which tells Twilio to send no reply."""
+    """Return an empty TwiML response, so that Twilio sends no reply."""
     return str(MessagingResponse())
 
 
@@ -215,22 +213,24 @@ def _delivery_error(
 ) -> DeliveryError | None:
     """Map a Twilio API error to a delivery error, or return None to re-raise it unchanged.
 
-    401 returns None because a wrong Account SID or Auth Token says nothing about the
-    number and must not mark it as unreachable.
+    401 returns None because a wrong Account SID or Auth Token is not about the number
+    and must not mark it as unreachable.
     """
     status = error.status
     code = str(error.code or status)
     detail = error.msg if isinstance(error, TwilioRestException) else error.title
-    description = f"sending SMS to {to} failed with HTTP {status}, Twilio error {code}: {detail}"
+    error_message = (
+        f"sending SMS to {to} failed with HTTP {status}, Twilio error {code}: {detail}"
+    )
 
     if status == 429 or status >= 500:
-        return TransientDeliveryError(description, code=code)
+        return TransientDeliveryError(error_message, code=code)
     if error.code in PERMANENT_ERROR_CODES:
         return PermanentDeliveryError(
-            f"{description} ({PERMANENT_ERROR_CODES[error.code]})", code=code
+            f"{error_message} ({PERMANENT_ERROR_CODES[error.code]})", code=code
         )
     if status == 401:
         return None
     if 400 <= status < 500:
-        return PermanentDeliveryError(description, code=code)
+        return PermanentDeliveryError(error_message, code=code)
     return None

@@ -40,6 +40,9 @@ def hint_text(t: Texts, rejected: Rejected) -> str:
             max=params["max_length"],
         )
     if hint is Hint.AMBIGUOUS:
+        if "option_ids" not in params:
+            # A yes/no reply that contained both yes and no.
+            return t.gettext("Please answer yes or no.")
         return t.gettext("I am not sure which option you mean. Please send its number.")
     raise AssertionError(f"no text for hint {hint}")
 

@@ -122,7 +122,7 @@ def load_survey_file(path: str | os.PathLike[str]) -> Survey:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = content.count(b"\n", 0, exc.start) + 1
-        message = f"the file is not valid UTF-8 (byte 0x{content[exc.start]:02x} at offset {exc.start}). Save it as UTF-8."
+        message = f"the file is not valid UTF-8 (byte 0x{content[exc.start]:02x} at offset {exc.start}). Save it as UTF-8"
         raise SurveyValidationError([SurveyError(filename, line, "", message)]) from exc
     return parse_survey_text(text, filename)
 
@@ -134,11 +134,11 @@ def parse_survey_text(text: str, filename: str) -> Survey:
     """
     root = _compose_yaml(text, filename)
     if root is None:
-        raise SurveyValidationError([SurveyError(filename, 1, "", "the file is empty. A survey needs id, title and questions.")])
+        raise SurveyValidationError([SurveyError(filename, 1, "", "the file is empty. A survey needs id, title and questions")])
 
     reader = _NodeReader(filename)
     data = reader.read(root)
-    checker = _SurveyChecker(filename, reader.lines)
+    checker = _SurveyChecker(filename, reader.lines, reader.rejected_paths)
     checker.errors.extend(reader.errors)
     return checker.check(data)
 
@@ -178,7 +178,8 @@ class _NodeReader:
 
     ``lines`` maps a field path to the 1-based line of its key (mapping values) or of the
     value itself (list items and the top level). Problems that YAML itself allows but a
-    survey does not (duplicate keys, tags, recursive aliases) go to ``errors``.
+    survey does not (duplicate keys, tags, recursive aliases) go to ``errors``. A rejected
+    value becomes None, and its path goes to ``rejected_paths``.
     """
 
     _SCALAR_TAGS = frozenset(
@@ -192,6 +193,7 @@ class _NodeReader:
         self.filename = filename
         self.lines: dict[FieldPath, int] = {}
         self.errors: list[SurveyError] = []
+        self.rejected_paths: set[FieldPath] = set()
         # A loader used only for its constructors, which turn scalar nodes into values.
         self._constructor = yaml.SafeLoader("")
         self._value_count = 0
@@ -210,6 +212,10 @@ class _NodeReader:
     def _error(self, path: FieldPath, line: int, message: str) -> None:
         self.errors.append(SurveyError(self.filename, line, _format_path(path), message))
 
+    def _reject(self, path: FieldPath, line: int, message: str) -> None:
+        self._error(path, line, message)
+        self.rejected_paths.add(path)
+
     def _read(self, node: Node, path: FieldPath, line: int) -> object:
         self.lines[path] = line
         self._value_count += 1
@@ -220,7 +226,7 @@ class _NodeReader:
 
         # An alias can point back to a node that contains it, which would never end.
         if id(node) in self._open_nodes:
-            self._error(path, line, "an alias here refers to a value that contains it")
+            self._reject(path, line, "an alias here refers to a value that contains it")
             return None
         self._open_nodes.add(id(node))
         try:
@@ -232,12 +238,12 @@ class _NodeReader:
 
     def _read_scalar(self, node: ScalarNode, path: FieldPath, line: int) -> object:
         if node.tag not in self._SCALAR_TAGS:
-            self._error(path, line, f"unsupported YAML tag {node.tag!r}")
+            self._reject(path, line, f"unsupported YAML tag {_short_tag(node.tag)}")
             return None
         try:
             value = self._constructor.construct_object(node)
         except (ConstructorError, ValueError) as exc:
-            self._error(path, line, f"invalid value for the YAML tag {node.tag!r}: {exc}")
+            self._reject(path, line, f"invalid value for the YAML tag {_short_tag(node.tag)}: {exc}")
             return None
 
         # Keep the data JSON-serialisable. datetime is a subclass of date.
@@ -249,7 +255,7 @@ class _NodeReader:
 
     def _read_mapping(self, node: MappingNode, path: FieldPath, line: int) -> object:
         if node.tag != self._MAPPING_TAG:
-            self._error(path, line, f"unsupported YAML tag {node.tag!r}")
+            self._reject(path, line, f"unsupported YAML tag {_short_tag(node.tag)}")
             return None
         explicit_keys = {id(key_node) for key_node, _ in node.value if key_node.tag != self._MERGE_TAG}
         try:
@@ -279,9 +285,15 @@ class _NodeReader:
 
     def _read_sequence(self, node: SequenceNode, path: FieldPath, line: int) -> object:
         if node.tag != self._SEQUENCE_TAG:
-            self._error(path, line, f"unsupported YAML tag {node.tag!r}")
+            self._reject(path, line, f"unsupported YAML tag {_short_tag(node.tag)}")
             return None
         return [self._read(item, path + (index,), item.start_mark.line + 1) for index, item in enumerate(node.value)]
+
+
+def _short_tag(tag: str) -> str:
+    """Return a YAML tag as written in files, such as !!set for tag:yaml.org,2002:set."""
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
 
 
 def _to_plain(value: object) -> object:
@@ -319,8 +331,8 @@ def _describe(value: object) -> str:
     if isinstance(value, (int, float)):
         return f"the number {value}"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the text {shown!r}"
+        excerpt = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {excerpt!r}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
@@ -350,7 +362,7 @@ def _decimal_places(number: Decimal) -> int:
 
 @dataclass(frozen=True)
 class _Reference:
-    """What a show_if condition needs to know about an earlier question."""
+    """An earlier question as show_if conditions see it: its type, option ids and scale range."""
 
     id: str
     index: int
@@ -363,9 +375,13 @@ class _Reference:
 class _SurveyChecker:
     """Validate plain survey data, collect every error and build the Survey when there are none."""
 
-    def __init__(self, filename: str, lines: Mapping[FieldPath, int] | None) -> None:
+    def __init__(
+        self, filename: str, lines: Mapping[FieldPath, int] | None, rejected_paths: Collection[FieldPath] = ()
+    ) -> None:
         self.filename = filename
         self.lines = lines
+        # Values that the YAML reader rejected and replaced by None, which need no second error.
+        self.rejected_paths = rejected_paths
         self.errors: list[SurveyError] = []
         # None while default_locale itself is invalid, so texts are not checked against it.
         self.default_locale: str | None = DEFAULT_LOCALE
@@ -382,6 +398,8 @@ class _SurveyChecker:
     # Errors and generic value checks.
 
     def error(self, path: FieldPath, message: str) -> None:
+        if path in self.rejected_paths:
+            return
         self.errors.append(SurveyError(self.filename, self._line(path), _format_path(path), message))
 
     def _line(self, path: FieldPath) -> int | None:
@@ -870,7 +888,7 @@ class _SurveyChecker:
     def _check_condition_values(
         self, raw_values: Sequence[object], paths: Sequence[FieldPath], reference: _Reference | None
     ) -> tuple[str | int, ...] | None:
-        """Convert condition values to what answers store: "yes"/"no", scale ints or option ids."""
+        """Convert condition values to the form of stored answers: "yes"/"no", scale ints or option ids."""
         values: list[str | int] = []
         for raw, path in zip(raw_values, paths):
             converted = self._check_condition_value(raw, path, reference)

@@ -180,7 +180,7 @@ async def _complete(turn: Turn, survey: SurveyModel, response: Response, *prefac
     turn.say(
         *preface,
         survey.text(survey.outro, t.locale),
-        t.gettext("Thank you for your answers! When the survey closes, we send you the results."),
+        t.gettext("When the survey closes, we will send you the results."),
     )
 
 

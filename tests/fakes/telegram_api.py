@@ -48,11 +48,11 @@ class _InjectedFailure:
 
 
 class FakeTelegramApi(LoopbackServer):
-    """Fake Bot API for the bot with ``token``; point a Bot at ``url + "/bot"``.
+    """Fake Bot API for the bot with ``token``. Point a Bot at ``url + "/bot"``.
 
-    ``calls`` lists every request to a known method, and ``sent`` and
-    ``answered_callback_queries`` what succeeded. The fail_* methods make the next
-    sendMessage requests for one chat fail.
+    ``calls`` records every request to a known method. ``sent`` and
+    ``answered_callback_queries`` record only the successful ones. The fail_* methods
+    make the next sendMessage requests for one chat fail.
     """
 
     def __init__(self, token: str = DEFAULT_TOKEN, bot_username: str = "chatpanel_test_bot"):
@@ -73,21 +73,21 @@ class FakeTelegramApi(LoopbackServer):
         parameters: dict[str, Any] | None = None,
         times: int = 1,
     ) -> None:
-        """Answer the next ``times`` sendMessage requests to ``chat_id`` with an error."""
+        """Fail the next ``times`` sendMessage requests to ``chat_id`` with an error."""
         failure = _InjectedFailure(status, description, parameters, times)
         self._failures[str(chat_id)].append(failure)
 
     def fail_with_retry_after(self, chat_id: int | str, seconds: int, times: int = 1) -> None:
-        """Answer with 429 and ``parameters.retry_after`` as Telegram's flood control does."""
+        """Fail with 429 and ``parameters.retry_after`` as Telegram's flood control does."""
         description = f"Too Many Requests: retry after {seconds}"
         self.fail_send(chat_id, 429, description, {"retry_after": seconds}, times)
 
     def fail_blocked(self, chat_id: int | str, times: int = 1) -> None:
-        """Answer as for a user who blocked the bot."""
+        """Fail as Telegram does for a user who blocked the bot."""
         self.fail_send(chat_id, 403, "Forbidden: bot was blocked by the user", times=times)
 
     def fail_chat_not_found(self, chat_id: int | str, times: int = 1) -> None:
-        """Answer as for a chat id that Telegram does not know."""
+        """Fail as Telegram does for an unknown chat id."""
         self.fail_send(chat_id, 400, "Bad Request: chat not found", times=times)
 
     def build_app(self) -> web.Application:

@@ -74,7 +74,7 @@ class _InjectedFailure:
 
 
 class FakeTwilioApi(LoopbackServer):
-    """Fake Twilio API for one account; point the Client's Api domain at ``url``.
+    """Fake Twilio API for one account. Point the Client's Api domain at ``url``.
 
     ``requests`` lists every request and ``messages`` the created messages.
     ``fail_next_send`` makes the next sends to one number fail.
@@ -93,7 +93,7 @@ class FakeTwilioApi(LoopbackServer):
     def fail_next_send(
         self, to: str, status: int, code: int, message: str | None = None, times: int = 1
     ) -> None:
-        """Answer the next ``times`` sends to ``to`` with ``status`` and Twilio ``code``."""
+        """Fail the next ``times`` sends to ``to`` with ``status`` and Twilio ``code``."""
         text = message or _DEFAULT_ERROR_MESSAGES.get(code, f"Error {code}")
         self._failures[to].append(_InjectedFailure(status, code, text, times))
 
