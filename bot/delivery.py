@@ -14,8 +14,9 @@ import random
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.channels.errors import PermanentDeliveryError, TransientDeliveryError
 from bot.channels.sender import Sender
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 300
 POLL_SECONDS = 1.0
+UNSENT = ("queued", "sending")
 
 
 class DeliveryWorker:
@@ -70,27 +72,32 @@ class DeliveryWorker:
             batch = await self._claim()
             if not batch:
                 return sent
-            blocked: set[int] = set()
-            for row_id, address_id in batch:
-                if address_id in blocked:
-                    # Keep each address's messages in order behind a message that must wait.
-                    await self._release(row_id)
-                    continue
-                outcome = await self._deliver(row_id)
-                if outcome == "sent":
+            for row_id in batch:
+                if await self._deliver(row_id) == "sent":
                     sent += 1
-                elif outcome == "retry":
-                    blocked.add(address_id)
 
-    async def _claim(self) -> list[tuple[int, int]]:
+    async def _claim(self) -> list[int]:
+        """Lease the due rows, at most one per address: the oldest unsent one, so each
+        address gets its messages in order even when one of them has to wait."""
         now = self.clock()
+        earlier = aliased(OutboxMessage)
+        earlier_unsent = (
+            select(earlier.id)
+            .where(
+                earlier.address_id == OutboxMessage.address_id,
+                earlier.id < OutboxMessage.id,
+                earlier.status.in_(UNSENT),
+            )
+            .exists()
+        )
         async with self.sessionmaker() as session, session.begin():
             statement = (
                 select(OutboxMessage)
                 .where(
                     OutboxMessage.channel.in_(self.senders),
-                    or_(OutboxMessage.status == "queued", OutboxMessage.status == "sending"),
+                    OutboxMessage.status.in_(UNSENT),
                     OutboxMessage.next_attempt_at <= now,
+                    ~earlier_unsent,
                 )
                 .order_by(OutboxMessage.id)
                 .limit(self.batch_size)
@@ -100,13 +107,7 @@ class DeliveryWorker:
             for row in rows:
                 row.status = "sending"
                 row.next_attempt_at = now + LEASE
-            return [(row.id, row.address_id) for row in rows]
-
-    async def _release(self, row_id: int) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            row = await session.get(OutboxMessage, row_id)
-            row.status = "queued"
-            row.next_attempt_at = self.clock()
+            return [row.id for row in rows]
 
     async def _deliver(self, row_id: int) -> str:
         async with self.sessionmaker() as session:
@@ -134,6 +135,18 @@ class DeliveryWorker:
             delay = error.retry_after if error.retry_after is not None else _backoff(row.attempts)
             log.warning("outbox %s on %s failed (code %s); retrying in %.1f s", row_id, row.channel, error.code, delay)
             await self._retry(row_id, error.code, delay)
+            return "retry"
+        except ValueError as error:
+            # Our own message is unsendable (empty, too long, oversized button data).
+            log.error("outbox %s on %s is invalid and was given up: %s", row_id, row.channel, error)
+            await self._finish(row_id, "failed", error_code="invalid_message")
+            return "failed"
+        except Exception as error:
+            # Wrong credentials or a provider error outside the table: keep the message
+            # and try again later, so fixing the settings loses nothing.
+            delay = _backoff(row.attempts)
+            log.error("outbox %s on %s failed unexpectedly (%s); retrying in %.1f s", row_id, row.channel, type(error).__name__, delay)
+            await self._retry(row_id, "unexpected", delay)
             return "retry"
         await self._finish(row_id, "sent", provider_id=provider_id)
         return "sent"

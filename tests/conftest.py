@@ -64,3 +64,9 @@ from tests.fakes.fixtures import (  # noqa: E402,F401
     twilio_api,
     twilio_sender,
 )
+
+
+@pytest.fixture(autouse=True)
+def _only_loopback(loopback_only):
+    """Every test fails if it tries to reach a host outside 127.0.0.0/8 or ::1."""
+    yield

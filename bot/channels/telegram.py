@@ -15,6 +15,7 @@ from typing import Any
 import telegram
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
@@ -144,7 +145,10 @@ class TelegramSender:
     """
 
     def __init__(self, token: str, api_url: str = "https://api.telegram.org") -> None:
-        self._bot = telegram.Bot(token, base_url=api_url.rstrip("/") + "/bot")
+        self._request = HTTPXRequest()
+        self._bot = telegram.Bot(
+            token, base_url=api_url.rstrip("/") + "/bot", request=self._request
+        )
 
     @property
     def bot(self) -> telegram.Bot:
@@ -194,6 +198,9 @@ class TelegramSender:
     async def close(self) -> None:
         """Shut the bot down and close its HTTP connections."""
         await self._bot.shutdown()
+        # Bot.shutdown skips the HTTP client when start was never called, but send
+        # works without start and may have opened connections.
+        await self._request.shutdown()
 
 
 def _inline_keyboard(message: Outbound) -> telegram.InlineKeyboardMarkup | None:

@@ -123,8 +123,8 @@ class _PinnedHttpClient(AsyncTwilioHttpClient):
     """Twilio HTTP client that rejects any URL outside ``base_url``.
 
     The twilio library builds each URL from a domain's base_url, and the Client can
-    rewrite the host for the TWILIO_EDGE and TWILIO_REGION settings. This check makes
-    sure that a request meant for a test server never reaches another host.
+    rewrite the host for the TWILIO_EDGE and TWILIO_REGION settings. This check keeps
+    every request on the configured host, such as a test server.
     """
 
     def __init__(self, base_url: str) -> None:
@@ -135,7 +135,7 @@ class _PinnedHttpClient(AsyncTwilioHttpClient):
 
     async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if not url.startswith(self._base_url):
-            raise ValueError(f"refusing Twilio request to {url}: outside {self._base_url}")
+            raise ValueError(f"rejected Twilio request to {url}: outside {self._base_url}")
         return await super().request(method, url, *args, **kwargs)
 
 
