@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from store.db import sqlite_url
 
@@ -48,13 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     results = survey_commands.add_parser("results", parents=[common], help="counts and percentages per question")
     results.add_argument("survey_id", metavar="SURVEY_ID")
     results.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
-    results.add_argument("--lang", choices=["nl", "en"], default="en", help="language of question texts (default: en)")
+    results.add_argument("--lang", choices=["nl", "en"], help="language of question and option texts (default: DEFAULT_LOCALE)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         return _dispatch(args)
     except SettingsError as error:
@@ -94,7 +95,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(cli_survey.load(settings, args.file))
     if args.survey_command == "list":
         return asyncio.run(cli_survey.list_surveys(settings))
-    return asyncio.run(cli_survey.results(settings, args.survey_id, args.format, args.lang))
+    return asyncio.run(cli_survey.results(settings, args.survey_id, args.format, args.lang or settings.default_locale))
 
 
 def _settings(args: argparse.Namespace) -> Settings:

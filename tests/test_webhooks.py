@@ -10,6 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.logs import silence_secret_bearing_loggers
 from bot.runtime import build_runtime
 from bot.settings import Settings
 from bot.web import create_app
@@ -339,3 +340,21 @@ async def test_survey_row_loaded(panel_server):
     _, runtime = panel_server
     async with runtime.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Survey)) == 1
+
+
+async def test_logs_never_name_resident(panel_server, twilio_api, telegram_api, caplog):
+    client, runtime = panel_server
+    silence_secret_bearing_loggers()
+    caplog.set_level("INFO")
+    sms = SmsResident(client, runtime, twilio_api)
+    chat = TelegramResident(client, runtime, telegram_api)
+    twilio_api.fail_next_send(RESIDENT_NUMBER, 400, 21610)
+    for text in ("hoi", "ja", "STOP"):
+        await sms.say(text)
+        await chat.say(text)
+    assert caplog.records
+    assert RESIDENT_NUMBER not in caplog.text
+    assert RESIDENT_NUMBER[1:] not in caplog.text
+    assert str(CHAT_ID) not in caplog.text
+    assert telegram_api.token not in caplog.text
+    assert twilio_api.auth_token not in caplog.text

@@ -171,7 +171,7 @@ class TelegramSender:
         message.
         """
         if not message.text.strip():
-            raise ValueError(f"message to chat {message.address} has an empty text")
+            raise ValueError("message has an empty text")
         reply_markup = _inline_keyboard(message)
 
         # NOTE: the parts are measured in code points. Telegram documents the limit in

@@ -181,7 +181,7 @@ class TwilioSmsSender:
         body = render_numbered(message)
         if len(body) > MAX_BODY_LENGTH:
             raise ValueError(
-                f"SMS body to {message.address} is {len(body)} characters, "
+                f"SMS body is {len(body)} characters, "
                 f"over the Twilio limit of {MAX_BODY_LENGTH}"
             )
 
