@@ -148,4 +148,14 @@ def test_results_text_shows_percentages(tmp_path):
     assert results.returncode == 0, results.stderr
     assert "respondents: 1, completed: 1" in results.stdout
     assert "park_visits (single_choice): n=1" in results.stdout
+    assert "Hoe vaak ga je naar een park" in results.stdout
+    assert "100,0%" in results.stdout
+
+
+def test_results_in_english(tmp_path):
+    database = tmp_path / "demo.db"
+    run_cli("demo", "--db", str(database), stdin=DEMO_SCRIPT)
+    results = run_cli("survey", "results", "groen-in-de-wijk", "--db", str(database), "--lang", "en")
+    assert results.returncode == 0, results.stderr
+    assert "How often do you go to a park" in results.stdout
     assert "100.0%" in results.stdout
