@@ -14,13 +14,6 @@ from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from store.db import sqlite_url
 
-log = logging.getLogger("chatpanel")
-
-
-class CommandError(Exception):
-    """A command failed on the user's input; the message says what and how to fix it."""
-
-
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="FILE", help="settings file (default: chatpanel.toml if it exists)")
@@ -61,9 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
         return 2
-    except CommandError as error:
-        print(f"chatpanel: error: {error}", file=sys.stderr)
-        return 1
     except (OperationalError, DBAPIError, ConnectionError, TimeoutError) as error:
         print(f"chatpanel: error: cannot use the database: {_first_line(error)}", file=sys.stderr)
         return 1

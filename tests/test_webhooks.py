@@ -358,3 +358,15 @@ async def test_logs_never_name_resident(panel_server, twilio_api, telegram_api, 
     assert str(CHAT_ID) not in caplog.text
     assert telegram_api.token not in caplog.text
     assert twilio_api.auth_token not in caplog.text
+
+
+async def test_telegram_unknown_fields_accepted(panel_server, telegram_api):
+    client, runtime = panel_server
+    resident = TelegramResident(client, runtime, telegram_api)
+    update = telegram_text_update(31, CHAT_ID, "hoi")
+    update["future_update_field"] = {"x": 1}
+    update["message"]["future_message_field"] = [1, 2, 3]
+    response = await resident.post(update)
+    assert response.status == 200
+    replies = await resident.delivered()
+    assert "Doe je mee?" in replies[0].text

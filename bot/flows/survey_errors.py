@@ -1,4 +1,4 @@
-"""Error types for survey files and the helpers that word their messages.
+"""Error types for survey files and helpers that format field paths and values in messages.
 
 A SurveyError names the file, line and field path of one problem. SurveyValidationError
 carries every problem found in one survey.

@@ -142,19 +142,7 @@ class SurveyChecker(ConditionChecker):
         question_type = None
         if "type" in item:
             question_type = self._check_question_type(item["type"], (*path, "type"))
-        if question_type is None:
-            # Without a valid type, every question key is allowed and only typos are reported.
-            allowed: Collection[str] = ALL_QUESTION_KEYS
-            required: Iterable[str] = REQUIRED_QUESTION_KEYS
-        else:
-            allowed = COMMON_QUESTION_KEYS + TYPE_QUESTION_KEYS[question_type]
-            required = REQUIRED_QUESTION_KEYS + REQUIRED_TYPE_QUESTION_KEYS.get(question_type, ())
-        misplaced = {
-            key: f"{key!r} is not allowed on a {question_type} question, only on {_join_or(_types_with_key(key))} questions"
-            for key in ALL_QUESTION_KEYS
-            if key not in allowed
-        }
-        self.check_keys(item, path, allowed, required, misplaced)
+        self._check_question_keys(item, path, question_type)
 
         question_id = self._check_question_id(item, path, earlier)
         text = None
@@ -186,6 +174,22 @@ class SurveyChecker(ConditionChecker):
         if len(self.errors) > errors_before or question_id is None or question_type is None or text is None:
             return None
         return Question(id=question_id, type=question_type, text=text, optional=optional, show_if=show_if, **fields)
+
+    def _check_question_keys(self, item: Mapping[str, object], path: FieldPath, question_type: QuestionType | None) -> None:
+        """Report unknown, misplaced and missing keys of a question of ``question_type``."""
+        if question_type is None:
+            # Without a valid type, every question key is allowed and only typos are reported.
+            allowed: Collection[str] = ALL_QUESTION_KEYS
+            required: Iterable[str] = REQUIRED_QUESTION_KEYS
+        else:
+            allowed = COMMON_QUESTION_KEYS + TYPE_QUESTION_KEYS[question_type]
+            required = REQUIRED_QUESTION_KEYS + REQUIRED_TYPE_QUESTION_KEYS.get(question_type, ())
+        misplaced = {
+            key: f"{key!r} is not allowed on a {question_type} question, only on {_join_or(_types_with_key(key))} questions"
+            for key in ALL_QUESTION_KEYS
+            if key not in allowed
+        }
+        self.check_keys(item, path, allowed, required, misplaced)
 
     def _check_question_type(self, value: object, path: FieldPath) -> QuestionType | None:
         name = self.check_text(value, path)

@@ -1,7 +1,7 @@
 """Generic checks of values in plain survey data: keys, types, ids, numbers and localized texts.
 
-Each check adds a SurveyError for every problem it finds and returns None when the value is
-invalid, so the caller goes on and one run reports all problems.
+Each check adds a SurveyError for every problem it finds, and the value checks return None
+for an invalid value. The caller goes on, so one run reports all problems.
 """
 
 from __future__ import annotations
