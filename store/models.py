@@ -91,6 +91,13 @@ class Address(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     # Set by STOP: nothing but the STOP confirmation goes to this address until START.
     opted_out_at: Mapped[datetime | None]
+    # Set when the channel says it can never reach this address (blocked, unsubscribed,
+    # invalid number); cleared when the address writes to us again.
+    unreachable_at: Mapped[datetime | None]
+    unreachable_code: Mapped[str | None] = mapped_column(String(32))
+    # The resident's last message on this address: WhatsApp allows free-form messages
+    # only within 24 hours of it.
+    last_inbound_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -119,10 +126,21 @@ class Survey(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The validated survey file content; bot.flows.loader.survey_from_source rebuilds it.
     definition: Mapped[dict[str, Any]]
+    # draft -> scheduled -> open -> closed; "survey load" makes a survey open at once.
     status: Mapped[str] = mapped_column(String(16), default="open")
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Set by "survey publish": when to open and close, and who is invited (bot.segments).
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
+    segment: Mapped[dict[str, Any] | None]
+    channels: Mapped[list[str] | None] = mapped_column(JSON)
+    # Invitations are enqueued in batches by ascending resident id; this is the last id
+    # done, so a restarted or second scheduler carries on instead of starting again.
+    invite_cursor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    invitations_done_at: Mapped[datetime | None]
+    reminders_done_at: Mapped[datetime | None]
 
 
 class Response(Base):
@@ -188,6 +206,9 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)
+    # reply, invitation, reminder or closing: only replies are exempt from quiet hours.
+    kind: Mapped[str] = mapped_column(String(16), default="reply", server_default="reply")
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="SET NULL"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"), index=True)
     # Sent even though the address opted out: the one confirmation of STOP.
@@ -200,9 +221,16 @@ class OutboxMessage(Base):
     # queued -> sending -> sent, or failed / skipped. A "sending" row whose
     # next_attempt_at has passed was claimed by a worker that died, and is due again.
     status: Mapped[str] = mapped_column(String(16), default="queued")
+    # The provider's own state from status callbacks: queued, sent, delivered, undelivered
+    # or failed. It never moves back from delivered, undelivered or failed.
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    # The conversation's language and the values for a WhatsApp template, used when a
+    # message has to go as an approved template outside the 24-hour window.
+    locale: Mapped[str | None] = mapped_column(String(8))
+    template_variables: Mapped[dict[str, Any] | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), index=True)
     error_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
