@@ -10,9 +10,11 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, fields
+from datetime import time
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
@@ -42,6 +44,21 @@ class Settings:
     twilio_auth_token: str | None = None
     twilio_sms_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
+    twilio_whatsapp_from: str | None = None
+    # Approved WhatsApp Content template SIDs (HX...) for invitations, per locale.
+    whatsapp_template_nl: str | None = None
+    whatsapp_template_en: str | None = None
+    # Sending pace: Telegram allows about 30 messages a second overall and 1 a second per
+    # chat; a Twilio long code sends about 1 message a second per sender.
+    telegram_rate_per_second: float = 30.0
+    telegram_chat_rate_per_second: float = 1.0
+    twilio_rate_per_second: float = 1.0
+    timezone: str = "Europe/Amsterdam"
+    # Messages the scheduler starts wait outside these local hours; replies do not.
+    quiet_hours: str = "21:00-09:00"
+    invitations_per_week: int = 2
+    reminder_after_hours: float = 48.0
+    scheduler_interval_seconds: float = 30.0
     panel_name: str = "Inwonerspanel"
     panel_owner: str | None = None
     privacy_url: str | None = None
@@ -53,7 +70,20 @@ class Settings:
 
     @property
     def sms_enabled(self) -> bool:
+        return self.twilio_account_sid is not None and self.twilio_sms_from is not None
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return self.twilio_account_sid is not None and self.twilio_whatsapp_from is not None
+
+    @property
+    def twilio_enabled(self) -> bool:
         return self.twilio_account_sid is not None
+
+    def whatsapp_templates(self) -> dict[str, str]:
+        """Return the configured invitation template SID per locale."""
+        templates = {"nl": self.whatsapp_template_nl, "en": self.whatsapp_template_en}
+        return {locale: sid for locale, sid in templates.items() if sid}
 
     def require_for_serving(self) -> None:
         """Raise SettingsError unless the settings are complete enough to serve webhooks."""
@@ -65,10 +95,13 @@ class Settings:
         _require(self, "privacy_url", "give the https address of the panel's privacy statement")
         if self.telegram_enabled:
             _require(self, "telegram_secret", "choose a random secret of 16 to 256 characters A-Z, a-z, 0-9, _ or -")
-        if self.sms_enabled:
+        if self.twilio_enabled:
             _require(self, "twilio_auth_token", "copy the auth token from the Twilio console")
-            _require(self, "twilio_sms_from", "give the Twilio phone number in E.164 form, such as +3197010000000")
+            if not (self.sms_enabled or self.whatsapp_enabled):
+                _require(self, "twilio_sms_from", "give the Twilio phone number in E.164 form, such as +3197010000000")
             _require(self, "public_url", "give the https base address at which Twilio reaches this server")
+        if self.whatsapp_enabled and not self.whatsapp_templates():
+            _require(self, "whatsapp_template_nl", "give the Content SID (HX...) of the approved invitation template")
 
 
 def load_settings(config_path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -185,6 +218,67 @@ def _phone_number(key: str, value: object) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _positive_number(key: str, value: object) -> float:
+    try:
+        number = float(str(value))
+    except ValueError:
+        number = -1.0
+    if not number > 0:
+        raise SettingsError(key, f"invalid value {value!r}", "give a number greater than 0")
+    return number
+
+
+def _count(key: str, value: object) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise SettingsError(key, f"invalid value {value!r}", "give a whole number of at least 1")
+    return number
+
+
+def _content_sid(key: str, value: object) -> str:
+    text = _text(key, value)
+    if not re.fullmatch(r"HX[0-9a-fA-F]{32}", text):
+        raise SettingsError(key, f"invalid Content SID {text!r}", "copy the template SID from the Twilio console: HX followed by 32 hex digits")
+    return text
+
+
+def _timezone(key: str, value: object) -> str:
+    text = _text(key, value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(key, f"unknown time zone {text!r}", "give an IANA zone name such as Europe/Amsterdam") from None
+    return text
+
+
+def _quiet_hours(key: str, value: object) -> str:
+    text = _text(key, value)
+    try:
+        parse_quiet_hours(text)
+    except ValueError:
+        raise SettingsError(key, f"invalid quiet hours {text!r}", "give them as HH:MM-HH:MM, such as 21:00-09:00, or 'off'") from None
+    return text
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """Parse "21:00-09:00" into (start, end) local times, or "off" into None.
+
+    Raises ValueError for any other text.
+    """
+    if text.strip().lower() == "off":
+        return None
+    start_text, separator, end_text = text.partition("-")
+    if not separator:
+        raise ValueError(f"no '-' in quiet hours {text!r}")
+    start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
+    if start == end:
+        raise ValueError(f"quiet hours {text!r} start and end at the same time")
+    return start, end
+
+
 def _locale(key: str, value: object) -> str:
     text = _text(key, value).lower()
     if text not in SUPPORTED_LOCALES:
@@ -202,6 +296,17 @@ _VALIDATORS = {
     "twilio_account_sid": _account_sid,
     "twilio_sms_from": _phone_number,
     "twilio_api_url": _url,
+    "twilio_whatsapp_from": _phone_number,
+    "whatsapp_template_nl": _content_sid,
+    "whatsapp_template_en": _content_sid,
+    "telegram_rate_per_second": _positive_number,
+    "telegram_chat_rate_per_second": _positive_number,
+    "twilio_rate_per_second": _positive_number,
+    "timezone": _timezone,
+    "quiet_hours": _quiet_hours,
+    "invitations_per_week": _count,
+    "reminder_after_hours": _positive_number,
+    "scheduler_interval_seconds": _positive_number,
     "privacy_url": _url,
     "default_locale": _locale,
 }

@@ -16,6 +16,11 @@ class PermanentDeliveryError(DeliveryError):
     unsubscribed number): stop sending to it."""
 
 
+class UndeliverableMessageError(DeliveryError):
+    """This message can never be sent (for example free-form WhatsApp text outside the
+    24-hour window with no template), but the address itself is fine."""
+
+
 class TransientDeliveryError(DeliveryError):
     """Try again later: after ``retry_after`` seconds when the provider names a wait."""
 

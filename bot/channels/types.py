@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -65,3 +67,10 @@ class Outbound:
     # False when the text already says how to answer (a scale from 1 to 5): channels
     # without buttons then leave the choices out instead of listing them.
     list_choices: bool = True
+    # The resident's language, for choosing a WhatsApp template.
+    locale: str | None = None
+    # Values for the WhatsApp invitation template ({"1": title, "2": organisation}); None
+    # for a message that can only go as free-form text.
+    template_variables: Mapping[str, str] | None = None
+    # When the resident last wrote on this address (WhatsApp's 24-hour window).
+    last_inbound_at: datetime | None = None
