@@ -10,9 +10,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from bot import cli_survey
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
-from store.db import sqlite_url
+from store.db import describe_database, sqlite_url
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -24,7 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", parents=[common], help="talk to the panel as a resident in this terminal")
     demo.add_argument("--lang", choices=["nl", "en"], help="the resident's language (default: the panel's default)")
-    demo.add_argument("--resident", default="demo", metavar="NAME", help="which demo resident you are (default: demo)")
+    demo.add_argument(
+        "--resident", default="demo", type=_resident_name, metavar="NAME",
+        help="which demo resident you are; each name is a separate resident (default: demo)",
+    )
 
     commands.add_parser("serve", parents=[common], help="run the webhook server")
 
@@ -46,35 +50,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _resident_name(text: str) -> str:
+    if not text.strip() or len(text) > 64:
+        raise argparse.ArgumentTypeError(f"invalid resident name {text!r}: give 1 to 64 characters")
+    return text.strip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(logging.INFO if args.command == "serve" else logging.WARNING)
     try:
         return _dispatch(args)
+    except BrokenPipeError:
+        # The reader of our output went away (as with "| head"); there is no one to tell.
+        # BrokenPipeError is a ConnectionError, so this must come before the database case.
+        sys.stderr.close()
+        return 1
     except SettingsError as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
         return 2
-    except (OperationalError, DBAPIError, ConnectionError, TimeoutError) as error:
-        print(f"chatpanel: error: cannot use the database: {_first_line(error)}", file=sys.stderr)
+    except DatabaseUnavailable as error:
+        print(f"chatpanel: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # The reader of our output went away (as with "| head"); there is no one to tell.
-        sys.stderr.close()
-        return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from bot import cli_survey
-
     if args.command == "survey" and args.survey_command == "validate":
         return cli_survey.validate(args.files)
     settings = _settings(args)
+    try:
+        return _run(args, settings)
+    except (OperationalError, DBAPIError, ConnectionError, TimeoutError) as error:
+        raise DatabaseUnavailable(settings.database_url, error) from error
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "demo":
         from bot.demo import run_demo
 
-        return asyncio.run(run_demo(settings, locale=args.lang, resident=args.resident))
+        return run_demo(settings, locale=args.lang, resident=args.resident)
     if args.command == "serve":
         from bot.serve import serve
 
@@ -97,3 +113,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be opened or used; the message names it and the fix."""
+
+    def __init__(self, url: str, error: BaseException) -> None:
+        super().__init__(
+            f"cannot use the database {describe_database(url)}: {_first_line(error)}; "
+            "check CHATPANEL_DATABASE_URL or --db, and that the folder or server exists"
+        )

@@ -13,7 +13,7 @@ from bot.i18n import texts
 from bot.results import SurveyResults, survey_results
 from bot.settings import Settings
 from bot.surveys import SurveyConflict, find_survey, save_survey, survey_model
-from store.db import create_engine, create_sessionmaker, upgrade
+from store.db import create_engine, create_sessionmaker, describe_database, sqlite_file, upgrade
 from store.models import Response, Survey
 
 
@@ -64,6 +64,8 @@ async def load(settings: Settings, path: str) -> int:
 
 
 async def list_surveys(settings: Settings) -> int:
+    if not _database_exists(settings):
+        return 1
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
@@ -83,11 +85,13 @@ async def list_surveys(settings: Settings) -> int:
     print(f"{'ID':<32} {'STATUS':<8} {'RESPONSES':>9}  TITLE")
     for row, responses in rows:
         survey = survey_model(row)
-        print(f"{row.slug:<32} {row.status:<8} {responses:>9}  {survey.text(survey.title, 'en')}")
+        print(f"{row.slug:<32} {row.status:<8} {responses:>9}  {survey.text(survey.title, settings.default_locale)}")
     return 0
 
 
 async def results(settings: Settings, survey_id: str, output_format: str, locale: str) -> int:
+    if not _database_exists(settings):
+        return 1
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
@@ -126,4 +130,19 @@ def format_results(computed: SurveyResults, locale: str) -> str:
         for option in question.options:
             share = t.percent(option.share, decimals=1) if option.share is not None else "-"
             lines.append(f"  {option.label:<{width}}  {option.count:>6}  {share:>7}")
+        for answer in question.texts:
+            lines.append("  - " + " ".join(answer.split()))
     return "\n".join(lines)
+
+
+def _database_exists(settings: Settings) -> bool:
+    """Report a missing SQLite file instead of creating an empty one for a read-only command."""
+    path = sqlite_file(settings.database_url)
+    if path is None or path.is_file():
+        return True
+    print(
+        f"chatpanel: error: no database at {describe_database(settings.database_url)}; "
+        "give the right file with --db, or load a survey first with: chatpanel survey load FILE",
+        file=sys.stderr,
+    )
+    return False

@@ -4,6 +4,10 @@ A row is claimed by moving it to "sending" with a lease (``next_attempt_at`` in 
 future) in a short transaction, sent outside any transaction, then marked. A worker that
 dies mid-send leaves a lease that expires, so the row is sent again: delivery is
 at-least-once, and the outbox key keeps the decision itself from repeating.
+
+Several sends run at once, so a slow provider does not set the pace. Each channel's
+RateLimiter (bot.ratelimit) does. An address never has more than one row in flight,
+because a row is claimed only when no earlier row of its address is unsent.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -18,20 +23,36 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.channels.errors import PermanentDeliveryError, TransientDeliveryError
+from bot.channels.errors import PermanentDeliveryError, TransientDeliveryError, UndeliverableMessageError
 from bot.channels.sender import Sender
 from bot.channels.types import Channel, Choice, Outbound
+from bot.ratelimit import RateLimiter
 from store.models import Address, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+# A send starts only while at least this much of its lease is left, so that the lease
+# outlasts the request: the Twilio senders time out after 30 seconds.
+SEND_TIME_RESERVE = timedelta(seconds=30)
 MAX_BACKOFF_SECONDS = 300
 POLL_SECONDS = 1.0
 UNSENT = ("queued", "sending")
+DEFAULT_MAX_IN_FLIGHT = 16
 
 
 class DeliveryWorker:
+    """Sends due outbox rows through ``senders``, keyed by channel.
+
+    ``rate_limiters`` paces each channel that has one, and a channel without one is sent
+    as fast as its sender answers. ``max_in_flight`` is the maximum number of sends in
+    progress at once, counting those waiting for their rate limit. ``clock`` returns
+    the current time as an aware datetime. ``counts`` holds the number of outcomes
+    per (channel, outcome) since the worker was created: sent, failed, skipped, retry,
+    deferred, error, plus unreachable for each address marked so and rate_limited for
+    each pause that a provider asked for.
+    """
+
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
@@ -39,11 +60,18 @@ class DeliveryWorker:
         *,
         clock: Callable[[], datetime] = utcnow,
         batch_size: int = 50,
+        rate_limiters: Mapping[str, RateLimiter] | None = None,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     ) -> None:
+        if max_in_flight < 1:
+            raise ValueError(f"invalid max_in_flight {max_in_flight!r}: expected at least 1")
         self.sessionmaker = sessionmaker
         self.senders = dict(senders)
         self.clock = clock
         self.batch_size = batch_size
+        self.rate_limiters = dict(rate_limiters or {})
+        self.max_in_flight = max_in_flight
+        self.counts: Counter[tuple[str, str]] = Counter()
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -54,7 +82,7 @@ class DeliveryWorker:
         log.info("delivery worker started for %s", ", ".join(sorted(self.senders)))
         while not stop.is_set():
             try:
-                await self.drain()
+                await self.drain(stop)
             except Exception:
                 log.exception("delivery round failed; retrying at the next poll")
             self._wake.clear()
@@ -65,21 +93,43 @@ class DeliveryWorker:
             wake_task.cancel()
         log.info("delivery worker stopped")
 
-    async def drain(self) -> int:
-        """Send every due row of the configured channels; return how many were sent."""
-        sent = 0
-        while True:
-            batch = await self._claim()
-            if not batch:
-                return sent
-            for row_id in batch:
-                if await self._deliver(row_id) == "sent":
-                    sent += 1
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Send every due row of the configured channels and return how many were sent.
 
-    async def _claim(self) -> list[int]:
-        """Lease the due rows, at most one per address: the oldest unsent one, so each
-        address gets its messages in order even when one of them has to wait."""
+        Rows are claimed only for free send slots, so a claimed row starts at once. A row
+        of an address becomes claimable when the row before it is finished, so new rows
+        are claimed whenever half the slots are free. Returns when nothing is due and
+        nothing is in flight. Once ``stop`` is set, nothing more is claimed, and sends
+        still waiting for their rate limit give up their rows (see _deliver).
+        """
+        sent = 0
+        claim_threshold = max(1, self.max_in_flight // 2)
+        in_flight: set[asyncio.Task[str]] = set()
+        try:
+            while True:
+                free = self.max_in_flight - len(in_flight)
+                stopping = stop is not None and stop.is_set()
+                if not stopping and (free >= claim_threshold or not in_flight):
+                    for row_id, lease_expires_at in await self._claim(min(free, self.batch_size)):
+                        in_flight.add(asyncio.create_task(self._deliver_counted(row_id, lease_expires_at, stop)))
+                if not in_flight:
+                    return sent
+                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                sent += sum(1 for task in done if task.result() == "sent")
+        finally:
+            # Only reached with sends in flight when the claim raised or drain was cancelled.
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _claim(self, limit: int) -> list[tuple[int, datetime]]:
+        """Lease up to ``limit`` due rows, at most one per address: the oldest unsent one,
+        so each address gets its messages in order even when one of them has to wait.
+
+        Returns each row's id with the time its lease expires.
+        """
         now = self.clock()
+        lease_expires_at = now + LEASE
         earlier = aliased(OutboxMessage)
         earlier_unsent = (
             select(earlier.id)
@@ -100,58 +150,108 @@ class DeliveryWorker:
                     ~earlier_unsent,
                 )
                 .order_by(OutboxMessage.id)
-                .limit(self.batch_size)
+                .limit(limit)
                 .with_for_update(skip_locked=True)
             )
             rows = (await session.execute(statement)).scalars().all()
             for row in rows:
                 row.status = "sending"
-                row.next_attempt_at = now + LEASE
-            return [row.id for row in rows]
+                row.next_attempt_at = lease_expires_at
+            return [(row.id, lease_expires_at) for row in rows]
 
-    async def _deliver(self, row_id: int) -> str:
+    async def _deliver_counted(self, row_id: int, lease_expires_at: datetime, stop: asyncio.Event | None) -> str:
+        """Deliver one row and count its outcome. An unexpected error is logged and gives
+        "error", so that it does not cancel the other sends; the row goes out again when
+        its lease expires."""
+        channel = "unknown"
+        try:
+            channel, outcome = await self._deliver(row_id, lease_expires_at, stop)
+        except Exception:
+            log.exception("outbox %s: delivery failed unexpectedly; it is sent again when its lease expires", row_id)
+            outcome = "error"
+        self.counts[(channel, outcome)] += 1
+        return outcome
+
+    async def _deliver(self, row_id: int, lease_expires_at: datetime, stop: asyncio.Event | None) -> tuple[str, str]:
+        """Deliver one claimed row and return its channel and the outcome.
+
+        A row that waited for its rate limit until less than SEND_TIME_RESERVE of its
+        lease was left, or until ``stop`` was set, is not sent: it stays leased and is
+        claimed again when the lease expires. The outcome is then "deferred".
+        """
         async with self.sessionmaker() as session:
             row = await session.get(OutboxMessage, row_id)
             address = await session.get(Address, row.address_id)
+        channel = row.channel
+        if address.unreachable_at is not None:
+            await self._finish(row_id, "skipped", error_code="unreachable")
+            return channel, "skipped"
         if address.opted_out_at is not None and not row.ignores_opt_out:
             await self._finish(row_id, "skipped", error_code="opted_out")
-            return "skipped"
+            return channel, "skipped"
 
-        message = Outbound(
-            channel=Channel(row.channel),
-            address=address.value,
-            text=row.text,
-            choices=tuple(Choice(**choice) for choice in row.choices),
-            list_choices=row.list_choices,
-        )
+        limiter = self.rate_limiters.get(channel)
+        if limiter is not None:
+            if not await _wait_for_rate_limit(limiter, address.value, stop):
+                log.info("outbox %s on %s: stopping before its turn; it is sent again when its lease expires", row_id, channel)
+                return channel, "deferred"
+            if self.clock() + SEND_TIME_RESERVE > lease_expires_at:
+                log.warning("outbox %s on %s waited for the rate limit until its lease nearly expired; it is sent at the next claim", row_id, channel)
+                return channel, "deferred"
+
+        return channel, await self._send(row, address, limiter)
+
+    async def _send(self, row: OutboxMessage, address: Address, limiter: RateLimiter | None) -> str:
+        """Send ``row`` and store the result. Returns sent, failed or retry."""
+        row_id, channel = row.id, row.channel
         try:
-            provider_id = await self.senders[row.channel].send(message)
+            provider_id = await self.senders[channel].send(_outbound(row, address))
         except PermanentDeliveryError as error:
-            # NOTE: the address stays reachable for later messages; only this one is given up.
-            log.error("outbox %s on %s failed permanently: code %s", row_id, row.channel, error.code)
+            log.warning("outbox %s on %s failed permanently with code %s; address %s is now unreachable", row_id, channel, error.code, address.id)
+            await self._finish(row_id, "failed", error_code=error.code, unreachable_address_id=address.id)
+            self.counts[(channel, "unreachable")] += 1
+            return "failed"
+        except UndeliverableMessageError as error:
+            log.error("outbox %s on %s can never be sent and was given up: code %s", row_id, channel, error.code)
             await self._finish(row_id, "failed", error_code=error.code)
             return "failed"
         except TransientDeliveryError as error:
             delay = error.retry_after if error.retry_after is not None else _backoff(row.attempts)
-            log.warning("outbox %s on %s failed (code %s); retrying in %.1f s", row_id, row.channel, error.code, delay)
+            if error.retry_after is not None and limiter is not None:
+                # Flood control covers the whole bot, not one chat: pause every send.
+                limiter.pause(error.retry_after)
+                self.counts[(channel, "rate_limited")] += 1
+                log.warning("%s asked to wait %.1f s (code %s); pausing the channel", channel, error.retry_after, error.code)
+            log.warning("outbox %s on %s failed (code %s); retrying in %.1f s", row_id, channel, error.code, delay)
             await self._retry(row_id, error.code, delay)
             return "retry"
         except ValueError as error:
             # Our own message is unsendable (empty, too long, oversized button data).
-            log.error("outbox %s on %s is invalid and was given up: %s", row_id, row.channel, error)
+            log.error("outbox %s on %s is invalid and was given up: %s", row_id, channel, error)
             await self._finish(row_id, "failed", error_code="invalid_message")
             return "failed"
         except Exception as error:
             # Wrong credentials or a provider error outside the table: keep the message
             # and try again later, so fixing the settings loses nothing.
             delay = _backoff(row.attempts)
-            log.error("outbox %s on %s failed unexpectedly (%s); retrying in %.1f s", row_id, row.channel, type(error).__name__, delay)
+            log.error("outbox %s on %s failed unexpectedly (%s); retrying in %.1f s", row_id, channel, type(error).__name__, delay)
             await self._retry(row_id, "unexpected", delay)
             return "retry"
         await self._finish(row_id, "sent", provider_id=provider_id)
         return "sent"
 
-    async def _finish(self, row_id: int, status: str, *, error_code: str | None = None, provider_id: str | None = None) -> None:
+    async def _finish(
+        self,
+        row_id: int,
+        status: str,
+        *,
+        error_code: str | None = None,
+        provider_id: str | None = None,
+        unreachable_address_id: int | None = None,
+    ) -> None:
+        """Mark the row final, and the address unreachable with ``error_code`` when
+        ``unreachable_address_id`` is given, in one transaction."""
+        now = self.clock()
         async with self.sessionmaker() as session, session.begin():
             row = await session.get(OutboxMessage, row_id)
             row.status = status
@@ -159,7 +259,11 @@ class DeliveryWorker:
             row.error_code = error_code
             row.provider_message_id = provider_id
             if status == "sent":
-                row.sent_at = self.clock()
+                row.sent_at = now
+            if unreachable_address_id is not None:
+                address = await session.get(Address, unreachable_address_id)
+                address.unreachable_at = now
+                address.unreachable_code = error_code
 
     async def _retry(self, row_id: int, code: str, delay: float) -> None:
         async with self.sessionmaker() as session, session.begin():
@@ -168,6 +272,40 @@ class DeliveryWorker:
             row.attempts += 1
             row.error_code = code
             row.next_attempt_at = self.clock() + timedelta(seconds=delay)
+
+
+def _outbound(row: OutboxMessage, address: Address) -> Outbound:
+    return Outbound(
+        channel=Channel(row.channel),
+        address=address.value,
+        text=row.text,
+        choices=tuple(Choice(**choice) for choice in row.choices),
+        list_choices=row.list_choices,
+        locale=row.locale,
+        template_variables=row.template_variables,
+        last_inbound_at=address.last_inbound_at,
+    )
+
+
+async def _wait_for_rate_limit(limiter: RateLimiter, key: str, stop: asyncio.Event | None) -> bool:
+    """Wait for the limiter's grant for ``key``. Returns False, without a grant, when
+    ``stop`` is set first."""
+    if stop is None:
+        await limiter.acquire(key)
+        return True
+
+    acquire_task = asyncio.ensure_future(limiter.acquire(key))
+    stop_task = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({acquire_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop_task.cancel()
+    if acquire_task.done():
+        acquire_task.result()
+        return True
+    acquire_task.cancel()
+    await asyncio.gather(acquire_task, return_exceptions=True)
+    return False
 
 
 def _backoff(attempts: int) -> float:

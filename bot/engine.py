@@ -60,6 +60,7 @@ class Engine:
             conversation.locale = locale
         resident = await session.get(Resident, address.resident_id) if address.resident_id else None
         turn = Turn(session, self.panel, self.clock(), address, conversation, resident)
+        _note_inbound(turn)
         await self._continue(turn, inbound)
         return Handled(address.id, turn.replies)
 
@@ -70,7 +71,9 @@ class Engine:
         conversation = self._new_conversation(address, inbound, locale)
         session.add(conversation)
         log.info("new address on %s, starting onboarding", inbound.channel)
-        return Turn(session, self.panel, self.clock(), address, conversation, None)
+        turn = Turn(session, self.panel, self.clock(), address, conversation, None)
+        _note_inbound(turn)
+        return turn
 
     def _new_conversation(self, address: Address, inbound: Inbound, locale: str | None) -> Conversation:
         chosen = locale or normalize_locale(inbound.locale_hint) or self.panel.default_locale
@@ -161,8 +164,7 @@ class Engine:
             welcome_back = t.gettext("Welcome back! You will receive messages from us again.")
             log.info("address on %s opted in again", turn.address.channel)
         if turn.resident is None:
-            if welcome_back:
-                turn.say(welcome_back)
+            # Someone who never joined gets the introduction, not a welcome back.
             await onboarding.welcome(turn)
             return
         pending_prompt = await pending.current_prompt(turn)
@@ -185,6 +187,10 @@ class Engine:
         current = _step_token(turn)
         if parts is not None and current is not None and parts[0] == current:
             return parts[1]
+        if parts is not None and turn.resident is not None and await survey_flow.accept_offer_button(turn, parts[0]):
+            # An invitation's buttons stay valid while its survey is open, whatever the
+            # conversation was doing when the invitation arrived.
+            return parts[1]
         note = turn.t.gettext("That button belongs to an earlier question.")
         turn.say(note, prompt=await pending.current_prompt(turn))
         return None
@@ -197,6 +203,16 @@ def _keyword(inbound: Inbound) -> Keyword | None:
     if text.startswith(_COMMAND_PREFIX):
         text = text[len(_COMMAND_PREFIX) :].split("@", 1)[0]
     return match_keyword(text)
+
+
+def _note_inbound(turn: Turn) -> None:
+    """Record that the resident wrote: it opens WhatsApp's 24-hour window and shows the
+    address is reachable again after a delivery failure."""
+    turn.address.last_inbound_at = turn.now
+    if turn.address.unreachable_at is not None:
+        log.info("address on %s is reachable again", turn.address.channel)
+        turn.address.unreachable_at = None
+        turn.address.unreachable_code = None
 
 
 def _opt_out(turn: Turn) -> None:

@@ -38,6 +38,8 @@ class QuestionResult:
     median: float | None = None
     minimum: float | None = None
     maximum: float | None = None
+    # Free-text answers, oldest first.
+    texts: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ async def survey_results(session: AsyncSession, row: Survey, locale: str = "nl")
         select(Answer.question_id, Answer.value, Answer.skipped)
         .join(Response, Answer.response_id == Response.id)
         .where(Response.survey_id == row.id)
+        .order_by(Answer.answered_at, Answer.id)
     )
     values: dict[str, list[object]] = {question.id: [] for question in survey.questions}
     skipped: Counter[str] = Counter()
@@ -103,7 +106,7 @@ def _question_result(survey: SurveyModel, question, answers: list[object], skipp
             counts = Counter(int(number) for number in numbers)
             options = [_count(str(point), str(point), counts[point], n) for point in range(int(question.min), int(question.max) + 1)]
         return QuestionResult(**base, options=options, **_summary(numbers))
-    return QuestionResult(**base)
+    return QuestionResult(**base, texts=[str(answer) for answer in answers])
 
 
 def _count(option_id: str, label: str, count: int, n: int) -> OptionCount:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels.sender import Sender
 from bot.channels.telegram import TelegramSender
 from bot.channels.twilio_sms import TwilioSmsSender
+from bot.channels.twilio_whatsapp import TwilioWhatsAppSender
 from bot.channels.types import Channel
 from bot.delivery import DeliveryWorker
 from bot.engine import Engine
@@ -81,6 +82,15 @@ def build_runtime(settings: Settings) -> Runtime:
             settings.twilio_auth_token,
             settings.twilio_sms_from,
             api_url=settings.twilio_api_url,
+        )
+    if settings.whatsapp_enabled:
+        senders[Channel.WHATSAPP] = TwilioWhatsAppSender(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_whatsapp_from,
+            api_url=settings.twilio_api_url,
+            templates=settings.whatsapp_templates(),
+            default_locale=settings.default_locale,
         )
     worker = DeliveryWorker(sessionmaker, senders)
     processor = InboundProcessor(sessionmaker, Engine(panel_info(settings)), on_queued=worker.wake)

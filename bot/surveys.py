@@ -26,6 +26,19 @@ class SaveResult:
     outcome: str
 
 
+def _answer_shape(definition: dict) -> list:
+    """Return what stored answers depend on: each question's id, type, options and range.
+
+    Texts may change while a survey has responses; this may not.
+    """
+    shape = []
+    for question in definition.get("questions", []):
+        options = [option.get("id") for option in question.get("options", [])]
+        bounds = (question.get("min"), question.get("max"), question.get("decimals"), question.get("show_if"))
+        shape.append((question.get("id"), question.get("type"), options, bounds))
+    return shape
+
+
 def survey_model(row: Survey) -> SurveyModel:
     """Return the parsed survey of ``row``, cached by its id, version and load time."""
     key = (row.id, row.version, row.loaded_at)
@@ -65,10 +78,10 @@ async def save_survey(session: AsyncSession, survey: SurveyModel) -> SaveResult:
     if row.definition == definition:
         return SaveResult(row, "unchanged")
     responses = await session.scalar(select(func.count()).select_from(Response).where(Response.survey_id == row.id))
-    if responses:
+    if responses and _answer_shape(row.definition) != _answer_shape(definition):
         raise SurveyConflict(
-            f"survey {survey.id!r} already has {responses} responses and other questions; "
-            "give the changed survey a new id"
+            f"survey {survey.id!r} already has responses ({responses}), and the new file changes its "
+            "questions, types or options; give the changed survey a new id, or change only texts"
         )
     row.version = survey.version
     row.definition = definition

@@ -1,4 +1,5 @@
-"""The aiohttp application: webhooks for Telegram and Twilio SMS, and a health check.
+"""The aiohttp application: webhooks for Telegram and Twilio, Twilio status callbacks and a
+health check.
 
 A webhook authenticates, claims and handles the message in one transaction, and answers.
 Sending happens in the delivery worker, so nothing slow sits between the provider and its
@@ -14,9 +15,11 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import status_callbacks
 from bot.channels import telegram, twilio_sms
 from bot.channels.types import Channel
 from bot.runtime import Runtime
+from store.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,8 @@ def create_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/telegram", telegram_webhook)
     app.router.add_post("/webhooks/twilio/sms", twilio_sms_webhook)
+    app.router.add_post("/webhooks/twilio/whatsapp", twilio_whatsapp_webhook)
+    app.router.add_post(status_callbacks.STATUS_CALLBACK_PATH, twilio_status_callback)
     app.cleanup_ctx.append(_run_runtime)
     return app
 
@@ -85,11 +90,53 @@ async def twilio_sms_webhook(request: web.Request) -> web.Response:
     return await _twilio_webhook(request, Channel.SMS)
 
 
+async def twilio_whatsapp_webhook(request: web.Request) -> web.Response:
+    return await _twilio_webhook(request, Channel.WHATSAPP)
+
+
 async def _twilio_webhook(request: web.Request, channel: Channel) -> web.Response:
     runtime = request.app[RUNTIME]
     settings = runtime.settings
-    if not settings.sms_enabled:
+    if channel is Channel.WHATSAPP and not settings.whatsapp_enabled:
+        raise web.HTTPNotFound(text="WhatsApp is not configured on this server\n")
+    if channel is not Channel.WHATSAPP and not settings.sms_enabled:
         raise web.HTTPNotFound(text="Twilio is not configured on this server\n")
+    params = await _signed_twilio_form(request)
+    try:
+        inbound = twilio_sms.parse_form(params, channel)
+    except twilio_sms.MalformedForm as error:
+        raise web.HTTPBadRequest(text=f"not a valid Twilio message webhook: {error}\n") from None
+
+    await runtime.processor.process(inbound)
+    return web.Response(text=twilio_sms.empty_twiml(), content_type="text/xml")
+
+
+async def twilio_status_callback(request: web.Request) -> web.Response:
+    """Store the delivery status that Twilio reports for a message we sent.
+
+    Responds 200 with an empty body, also for an unknown MessageSid or a status that
+    is ignored, because Twilio has nothing to do differently then.
+    """
+    runtime = request.app[RUNTIME]
+    if not runtime.settings.twilio_enabled:
+        raise web.HTTPNotFound(text="Twilio is not configured on this server\n")
+    params = await _signed_twilio_form(request)
+    try:
+        report = status_callbacks.parse_status_form(params)
+    except status_callbacks.MalformedStatusCallback as error:
+        raise web.HTTPBadRequest(text=f"not a valid Twilio status callback: {error}\n") from None
+
+    await status_callbacks.record_status(runtime.sessionmaker, report, now=utcnow())
+    return web.Response(status=200)
+
+
+async def _signed_twilio_form(request: web.Request) -> dict[str, str]:
+    """Read the form of a Twilio webhook request and check its X-Twilio-Signature.
+
+    Raises 415 for a body that is not form data, 400 for an unreadable form and 403 for
+    a missing or wrong signature.
+    """
+    settings = request.app[RUNTIME].settings
     if request.content_type != "application/x-www-form-urlencoded":
         raise web.HTTPUnsupportedMediaType(text="expected application/x-www-form-urlencoded form data\n")
     try:
@@ -103,10 +150,4 @@ async def _twilio_webhook(request: web.Request, channel: Channel) -> web.Respons
     if not twilio_sms.signature_valid(settings.twilio_auth_token or "", url, params, request.headers.get("X-Twilio-Signature")):
         log.warning("Twilio webhook rejected: invalid signature for %s", request.path)
         raise web.HTTPForbidden(text="invalid or missing X-Twilio-Signature\n")
-    try:
-        inbound = twilio_sms.parse_form(params, channel)
-    except twilio_sms.MalformedForm as error:
-        raise web.HTTPBadRequest(text=f"not a valid Twilio message webhook: {error}\n") from None
-
-    await runtime.processor.process(inbound)
-    return web.Response(text=twilio_sms.empty_twiml(), content_type="text/xml")
+    return params

@@ -26,6 +26,22 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
 
 
+def describe_database(url: str) -> str:
+    """Return ``url`` for messages: the file of a SQLite URL, or the URL without password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return str(Path(parsed.database or "").resolve())
+    return parsed.render_as_string(hide_password=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite URL, or None for any other database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    return Path(parsed.database)
+
+
 def create_engine(url: str, **kwargs) -> AsyncEngine:
     """Create an async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
     parsed = make_url(url)

@@ -16,15 +16,15 @@ async def lock_address(session: AsyncSession, channel: str, value: str) -> Addre
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def next_open_survey(session: AsyncSession, resident_id: int) -> Survey | None:
-    """Return the newest open survey this resident has not completed, if any."""
+async def open_surveys_for(session: AsyncSession, resident_id: int) -> list[Survey]:
+    """Return the open surveys this resident has not completed, newest first."""
     completed = exists().where(
         Response.survey_id == Survey.id,
         Response.resident_id == resident_id,
         Response.completed_at.is_not(None),
     )
     statement = select(Survey).where(Survey.status == "open", ~completed).order_by(Survey.loaded_at.desc(), Survey.id.desc())
-    return (await session.execute(statement.limit(1))).scalar_one_or_none()
+    return list((await session.execute(statement)).scalars())
 
 
 async def get_response(session: AsyncSession, survey_pk: int, resident_id: int) -> Response | None:

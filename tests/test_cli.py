@@ -65,8 +65,48 @@ def test_invalid_survey_is_not_loaded(clean_env, tmp_path, capsys):
     database = tmp_path / "panel.db"
     assert main(["survey", "load", str(broken), "--db", str(database)]) == 1
     assert "nothing was loaded" in capsys.readouterr().err
-    assert main(["survey", "list", "--db", str(database)]) == 0
+    assert not database.exists()
+
+
+def test_list_on_empty_database(clean_env, tmp_path, capsys):
+    database = str(tmp_path / "panel.db")
+    assert main(["db", "upgrade", "--db", database]) == 0
+    capsys.readouterr()
+    assert main(["survey", "list", "--db", database]) == 0
     assert "no surveys loaded" in capsys.readouterr().out
+
+
+def test_read_command_needs_existing_database(clean_env, tmp_path, capsys):
+    database = tmp_path / "missing.db"
+    assert main(["survey", "results", "x", "--db", str(database)]) == 1
+    assert f"no database at {database}" in capsys.readouterr().err
+    assert not database.exists()
+
+
+def test_missing_database_folder_named(clean_env, tmp_path, capsys):
+    database = tmp_path / "absent" / "panel.db"
+    assert main(["survey", "load", str(SAMPLE), "--db", str(database)]) == 1
+    error = capsys.readouterr().err
+    assert str(database) in error
+    assert "--db" in error
+
+
+def test_results_pipe_closed_early(tmp_path):
+    database = tmp_path / "demo.db"
+    run_cli("demo", "--db", str(database), stdin=DEMO_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = f"{sys.executable} -m bot survey results groen-in-de-wijk --db {database} | head -1"
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, timeout=60)
+    assert "database" not in result.stderr
+
+
+def test_text_answers_in_results(tmp_path):
+    database = tmp_path / "demo.db"
+    run_cli("demo", "--db", str(database), stdin=DEMO_SCRIPT)
+    results = run_cli("survey", "results", "groen-in-de-wijk", "--db", str(database), "--format", "json")
+    by_id = {question["id"]: question for question in json.loads(results.stdout)["questions"]}
+    assert by_id["help_idea"]["texts"] == ["Een geveltuin"]
+    assert by_id["remarks"]["texts"] == ["Meer bankjes"]
 
 
 def test_load_then_list(clean_env, tmp_path, capsys):
@@ -78,11 +118,13 @@ def test_load_then_list(clean_env, tmp_path, capsys):
     assert main(["survey", "list", "--db", database]) == 0
     listing = capsys.readouterr().out
     assert "groen-in-de-wijk" in listing
-    assert "Green in the neighbourhood" in listing
+    assert "Groen in de wijk" in listing
 
 
 def test_results_unknown_survey(clean_env, tmp_path, capsys):
-    assert main(["survey", "results", "nope", "--db", str(tmp_path / "panel.db")]) == 1
+    database = str(tmp_path / "panel.db")
+    assert main(["db", "upgrade", "--db", database]) == 0
+    assert main(["survey", "results", "nope", "--db", database]) == 1
     assert "no survey with id 'nope'" in capsys.readouterr().err
 
 

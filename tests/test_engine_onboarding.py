@@ -101,7 +101,7 @@ async def test_choosing_english_switches_texts(db):
     for text in ("hoi", "ja"):
         await panel.say(text)
     reply = await panel.say("English")
-    assert "Fine, we will write to you in English." in reply
+    assert "Fine, from now on you will get our messages in English." in reply
     assert "How old are you?" in reply
 
 
@@ -133,4 +133,24 @@ async def test_sticker_before_consent_repeats_question(db):
     await panel.say("hoi")
     reply = await panel.say("", kind=InboundKind.NON_TEXT)
     assert "Ik kan alleen tekst lezen" in reply
+    assert "Doe je mee?" in reply
+
+
+async def test_age_in_years_maps_to_band(db):
+    panel = ConsolePanel(db[1])
+    for text in ("hoi", "ja", "1"):
+        await panel.say(text)
+    reply = await panel.say("35 jaar")
+    assert "postcode" in reply
+    async with db[1]() as session:
+        resident = (await session.execute(select(Resident))).scalar_one()
+    assert resident.age_band == "25-44"
+
+
+async def test_start_after_stop_before_consent(db):
+    panel = ConsolePanel(db[1])
+    await panel.say("hoi")
+    await panel.say("STOP")
+    reply = await panel.say("START")
+    assert "Welkom terug" not in reply
     assert "Doe je mee?" in reply

@@ -81,7 +81,7 @@ async def test_show_if_skips_follow_up(db):
 async def test_wrong_answer_gets_hint_and_question(db):
     panel = await joined_panel(db)
     reply = await panel.say("7")
-    assert "Stuur het nummer van een antwoord, van 1 tot en met 3." in reply
+    assert "Stuur het nummer van je antwoord (1 tot en met 3)." in reply
     assert "Hoe vaak ga je naar het park?" in reply
     assert await stored_answers(db[1]) == {}
 
@@ -268,3 +268,27 @@ async def test_two_residents_answer_separately(db):
     async with db[1]() as session:
         count = await session.scalar(select(func.count()).select_from(Answer))
     assert count == 2
+
+
+async def test_text_change_allowed_with_responses(db, tmp_path):
+    panel = await joined_panel(db)
+    await panel.say("1")
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(ALL_TYPES.read_text(encoding="utf-8").replace("Een korte test.", "Een nieuwe intro."), encoding="utf-8")
+    row = await panel.load_survey(changed)
+    assert row.definition["intro"]["nl"] == "Een nieuwe intro."
+
+
+async def test_question_change_refused_with_responses(db, tmp_path):
+    from bot.surveys import SurveyConflict
+
+    panel = await joined_panel(db)
+    await panel.say("1")
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(ALL_TYPES.read_text(encoding="utf-8").replace("id: weekly", "id: weekly_or_more"), encoding="utf-8")
+    try:
+        await panel.load_survey(changed)
+    except SurveyConflict as error:
+        assert "give the changed survey a new id" in str(error)
+    else:
+        raise AssertionError("a changed option id was accepted for a survey with responses")

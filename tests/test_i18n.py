@@ -94,18 +94,18 @@ def test_catalog_segment_counts(locale, capsys):
 @pytest.mark.parametrize(
     ("locale", "count", "expected"),
     [
-        ("nl", 0, "Gebruik hoogstens 0 cijfers na de komma."),
-        ("nl", 1, "Gebruik hoogstens 1 cijfer na de komma."),
-        ("nl", 2, "Gebruik hoogstens 2 cijfers na de komma."),
-        ("en", 0, "Please use at most 0 digits after the comma."),
-        ("en", 1, "Please use at most 1 digit after the comma."),
-        ("en", 2, "Please use at most 2 digits after the comma."),
+        ("nl", 0, "Gebruik maximaal 0 cijfers na de komma."),
+        ("nl", 1, "Gebruik maximaal 1 cijfer na de komma."),
+        ("nl", 2, "Gebruik maximaal 2 cijfers na de komma."),
+        ("en", 0, "Please use at most 0 digits after the decimal point."),
+        ("en", 1, "Please use at most 1 digit after the decimal point."),
+        ("en", 2, "Please use at most 2 digits after the decimal point."),
     ],
 )
 def test_ngettext_plural_forms(locale, count, expected):
     text = texts(locale).ngettext(
-        "Please use at most %(count)s digit after the comma.",
-        "Please use at most %(count)s digits after the comma.",
+        "Please use at most %(count)s digit after the decimal point.",
+        "Please use at most %(count)s digits after the decimal point.",
         count,
     )
     assert text == expected

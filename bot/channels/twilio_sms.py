@@ -1,4 +1,9 @@
-"""Twilio SMS channel: webhook signature check, form parsing and a Messages API sender."""
+"""Twilio SMS channel: webhook signature check, form parsing and a Messages API sender.
+
+The webhook helpers and TwilioMessagesClient also serve the WhatsApp channel
+(bot.channels.twilio_whatsapp), because Twilio sends and receives WhatsApp messages
+through the same Messages API and webhook format.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,12 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.errors import DeliveryError, PermanentDeliveryError, TransientDeliveryError
+from bot.channels.errors import (
+    DeliveryError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    UndeliverableMessageError,
+)
 from bot.channels.render import render_numbered
 from bot.channels.types import Channel, Inbound, InboundKind, Outbound
 
@@ -26,13 +36,22 @@ WHATSAPP_PREFIX = "whatsapp:"
 MAX_BODY_LENGTH = 1600
 
 # Twilio error codes that mean the number cannot receive our messages. Any other 4xx
-# except 401 is also permanent, and 429 and 5xx are transient (see _delivery_error).
+# except 401 and UNDELIVERABLE_ERROR_CODES is also permanent, and 429 and 5xx are
+# transient (see _delivery_error).
 PERMANENT_ERROR_CODES: Mapping[int, str] = {
     21211: "invalid To number",
     21408: "sending to this region is not enabled",
     21610: "recipient unsubscribed with STOP",
     21612: "the To number cannot be reached from the From number",
     21614: "To number is not a mobile number",
+}
+
+# Twilio error codes that mean this message can never be sent, while the number can
+# still receive other messages.
+UNDELIVERABLE_ERROR_CODES: Mapping[int, str] = {
+    21655: "the ContentSid is not a valid Content template of this account",
+    21656: "the ContentVariables are not a JSON object of non-empty values",
+    63016: "free-form WhatsApp message outside the 24-hour window: send an approved template",
 }
 
 
@@ -66,9 +85,11 @@ def signature_valid(
 def parse_form(form: Mapping[str, str], channel: Channel = Channel.SMS) -> Inbound:
     """Parse a Twilio incoming-message webhook form into an ``Inbound``.
 
-    ``address`` is the From number in E.164, without a ``whatsapp:`` prefix. An MMS
-    with media and an empty Body is NON_TEXT. Raises MalformedForm naming the field
-    when From or MessageSid is missing or From or NumMedia is invalid.
+    ``address`` is the From number in E.164, without a ``whatsapp:`` prefix. A pressed
+    WhatsApp quick-reply button (a non-empty ButtonPayload) is CHOICE with that payload.
+    A message with media and an empty Body, and a WhatsApp location (Latitude or
+    Longitude), are NON_TEXT. Raises MalformedForm naming the field when From or
+    MessageSid is missing or From or NumMedia is invalid.
     """
     message_sid = form.get("MessageSid")
     if not message_sid:
@@ -83,7 +104,11 @@ def parse_form(form: Mapping[str, str], channel: Channel = Channel.SMS) -> Inbou
     except ValueError:
         raise MalformedForm(f"invalid NumMedia {num_media_text!r}: expected an integer") from None
 
-    if num_media >= 1 and not body.strip():
+    button_payload = form.get("ButtonPayload", "")
+    is_location = bool(form.get("Latitude") or form.get("Longitude"))
+    if button_payload:
+        kind = InboundKind.CHOICE
+    elif is_location or (num_media >= 1 and not body.strip()):
         kind = InboundKind.NON_TEXT
     else:
         kind = InboundKind.TEXT
@@ -94,6 +119,7 @@ def parse_form(form: Mapping[str, str], channel: Channel = Channel.SMS) -> Inbou
         message_id=message_sid,
         kind=kind,
         text=body if kind is InboundKind.TEXT else "",
+        payload=button_payload if kind is InboundKind.CHOICE else "",
     )
 
 
@@ -129,7 +155,7 @@ class _PinnedHttpClient(AsyncTwilioHttpClient):
 
     def __init__(self, base_url: str) -> None:
         # Without pooled connections the parent creates no session here, which would
-        # need a running event loop. TwilioSmsSender.start sets the session instead.
+        # need a running event loop. TwilioMessagesClient.start sets the session instead.
         super().__init__(pool_connections=False)
         self._base_url = base_url.rstrip("/") + "/"
 
@@ -139,23 +165,28 @@ class _PinnedHttpClient(AsyncTwilioHttpClient):
         return await super().request(method, url, *args, **kwargs)
 
 
-class TwilioSmsSender:
-    """Sender for SMS through the Twilio Messages API at ``api_url``.
+class TwilioMessagesClient:
+    """Base of the senders that create messages through the Twilio Messages API.
 
-    ``timeout`` is the maximum time in seconds for one request, connection included.
+    ``api_url`` is the API's scheme and host, and ``timeout`` the maximum time in
+    seconds for one request, connection included. When ``status_callback`` is set,
+    Twilio posts every status change of each message to that URL.
     """
+
+    # The kind of message in error messages, such as "SMS".
+    message_kind = "message"
 
     def __init__(
         self,
         account_sid: str,
         auth_token: str,
-        from_number: str,
         api_url: str = "https://api.twilio.com",
         *,
         timeout: float = 30.0,
+        status_callback: str | None = None,
     ) -> None:
-        self._from_number = from_number
         self._timeout = timeout
+        self._status_callback = status_callback
         self._http_client = _PinnedHttpClient(api_url)
         self._client = Client(account_sid, auth_token, http_client=self._http_client)
         # The Client reads the edge and region from TWILIO_EDGE and TWILIO_REGION and
@@ -172,6 +203,66 @@ class TwilioSmsSender:
             timeout = aiohttp.ClientTimeout(total=self._timeout)
             self._http_client.session = aiohttp.ClientSession(timeout=timeout)
 
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        await self._http_client.close()
+        self._http_client.session = None
+
+    async def _create_message(self, to: str, **params: str) -> str:
+        """Create a message to ``to`` with the Messages API parameters ``params`` (the
+        twilio library's names, such as ``from_`` and ``body``) and return its MessageSid.
+
+        Raises PermanentDeliveryError, UndeliverableMessageError or
+        TransientDeliveryError when sending fails, and re-raises a 401 unchanged.
+        """
+        if self._status_callback is not None:
+            params["status_callback"] = self._status_callback
+
+        await self.start()
+        try:
+            created = await self._client.messages.create_async(to=to, **params)
+        except (TwilioRestException, TwilioServiceException) as error:
+            delivery_error = _delivery_error(error, self.message_kind, to)
+            if delivery_error is None:
+                raise
+            raise delivery_error from error
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            raise TransientDeliveryError(
+                f"sending {self.message_kind} to {to} failed: {type(error).__name__}: {error}",
+                code="network",
+            ) from error
+        return created.sid
+
+
+class TwilioSmsSender(TwilioMessagesClient):
+    """Sender for SMS through the Twilio Messages API at ``api_url``.
+
+    ``timeout`` is the maximum time in seconds for one request, connection included.
+    When ``status_callback`` is set, Twilio posts every status change of each message
+    to that URL.
+    """
+
+    message_kind = "SMS"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_url: str = "https://api.twilio.com",
+        *,
+        timeout: float = 30.0,
+        status_callback: str | None = None,
+    ) -> None:
+        super().__init__(
+            account_sid,
+            auth_token,
+            api_url,
+            timeout=timeout,
+            status_callback=status_callback,
+        )
+        self._from_number = from_number
+
     async def send(self, message: Outbound) -> str:
         """Send ``message`` with its choices as numbered lines and return the MessageSid.
 
@@ -184,32 +275,11 @@ class TwilioSmsSender:
                 f"SMS body is {len(body)} characters, "
                 f"over the Twilio limit of {MAX_BODY_LENGTH}"
             )
-
-        await self.start()
-        try:
-            created = await self._client.messages.create_async(
-                to=message.address, from_=self._from_number, body=body
-            )
-        except (TwilioRestException, TwilioServiceException) as error:
-            delivery_error = _delivery_error(error, message.address)
-            if delivery_error is None:
-                raise
-            raise delivery_error from error
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
-            raise TransientDeliveryError(
-                f"sending SMS to {message.address} failed: {type(error).__name__}: {error}",
-                code="network",
-            ) from error
-        return created.sid
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        await self._http_client.close()
-        self._http_client.session = None
+        return await self._create_message(message.address, from_=self._from_number, body=body)
 
 
 def _delivery_error(
-    error: TwilioRestException | TwilioServiceException, to: str
+    error: TwilioRestException | TwilioServiceException, message_kind: str, to: str
 ) -> DeliveryError | None:
     """Map a Twilio API error to a delivery error, or return None to re-raise it unchanged.
 
@@ -220,7 +290,7 @@ def _delivery_error(
     code = str(error.code or status)
     detail = error.msg if isinstance(error, TwilioRestException) else error.title
     error_message = (
-        f"sending SMS to {to} failed with HTTP {status}, Twilio error {code}: {detail}"
+        f"sending {message_kind} to {to} failed with HTTP {status}, Twilio error {code}: {detail}"
     )
 
     if status == 429 or status >= 500:
@@ -228,6 +298,10 @@ def _delivery_error(
     if error.code in PERMANENT_ERROR_CODES:
         return PermanentDeliveryError(
             f"{error_message} ({PERMANENT_ERROR_CODES[error.code]})", code=code
+        )
+    if error.code in UNDELIVERABLE_ERROR_CODES:
+        return UndeliverableMessageError(
+            f"{error_message} ({UNDELIVERABLE_ERROR_CODES[error.code]})", code=code
         )
     if status == 401:
         return None

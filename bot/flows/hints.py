@@ -19,7 +19,7 @@ def hint_text(t: Texts, rejected: Rejected) -> str:
     if hint is Hint.SCALE_RANGE:
         return t.gettext("Please send a whole number from %(min)s to %(max)s.", min=params["min"], max=params["max"])
     if hint is Hint.NUMBER_INVALID:
-        return t.gettext("Please send a number, for example 12 or 7,5.")
+        return t.gettext("Please send a number.")
     if hint is Hint.NUMBER_RANGE:
         return _number_range(t, params)
     if hint is Hint.TOO_MANY_DECIMALS:
@@ -27,8 +27,8 @@ def hint_text(t: Texts, rejected: Rejected) -> str:
         if decimals == 0:
             return t.gettext("Please send a whole number.")
         return t.ngettext(
-            "Please use at most %(count)s digit after the comma.",
-            "Please use at most %(count)s digits after the comma.",
+            "Please use at most %(count)s digit after the decimal point.",
+            "Please use at most %(count)s digits after the decimal point.",
             decimals,
         )
     if hint is Hint.TEXT_EMPTY:

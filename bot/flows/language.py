@@ -20,7 +20,7 @@ async def begin(turn: Turn) -> None:
 async def answer(turn: Turn, text: str) -> None:
     result = parse_answer(onboarding.LANGUAGE_QUESTION, text)
     if not isinstance(result, Accepted):
-        turn.say(turn.t.gettext("Please choose one of the languages."), prompt=onboarding.language_prompt(turn))
+        turn.say(turn.t.gettext("Send 1 for Nederlands or 2 for English."), prompt=onboarding.language_prompt(turn))
         return
     turn.conversation.locale = str(result.value)
-    await pending.resume(turn, turn.t.gettext("Fine, we will write to you in English."))
+    await pending.resume(turn, turn.t.gettext("Fine, from now on you will get our messages in English."))

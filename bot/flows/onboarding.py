@@ -14,6 +14,7 @@ from bot.flows.answers import Accepted, parse_answer
 from bot.flows.model import YES, Option, Question, QuestionType
 from bot.flows.prompts import make_choices, yes_no_prompt
 from bot.flows.text import normalize
+from bot.profile import AGE_BANDS
 from bot.i18n import Texts
 from bot.turn import Prompt, Turn
 from store.models import Resident
@@ -23,7 +24,6 @@ CONSENT, LANGUAGE, AGE, POSTCODE = "consent", "language", "age", "postcode"
 DECLINED = "declined"
 MAX_MISSES = 3
 
-AGE_BANDS = ("16-24", "25-44", "45-64", "65+")
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
 
 _CONSENT_QUESTION = Question(id="consent", type=QuestionType.YES_NO, text={"nl": ""})
@@ -33,6 +33,7 @@ LANGUAGE_QUESTION = Question(
     text={"nl": ""},
     options=tuple(Option(id=code, label={"nl": name}) for code, name in LANGUAGE_NAMES.items()),
 )
+_AGE = re.compile(r"(\d{2,3})(?:\s*(?:jaar|years?|jr))?")
 _POSTCODE = re.compile(r"([1-9][0-9]{3})(?:\s*[a-z]{2})?")
 
 
@@ -41,9 +42,9 @@ async def welcome(turn: Turn) -> None:
     t = turn.t
     turn.set_step(FLOW, CONSENT)
     intro = t.gettext(
-        "Hi! This is %(panel)s, run by %(owner)s. In this panel you give your opinion on your "
+        "Welcome to %(panel)s of %(owner)s. In this panel you give your opinion on your "
         "neighbourhood and town in a few taps. Every question says who is asking it, and you "
-        "hear back what the panel said and what was done with it.",
+        "hear what the panel thought and what was done with it.",
         panel=turn.panel.name,
         owner=turn.panel.owner,
     )
@@ -118,9 +119,9 @@ async def skip(turn: Turn) -> None:
     """Handle SKIP during onboarding: only the profile questions may be skipped."""
     step = turn.conversation.step
     if step == AGE:
-        _ask_postcode(turn, turn.t.gettext("Fine, we skip that question."))
+        _ask_postcode(turn, turn.t.gettext("OK, we'll skip that question."))
     elif step == POSTCODE:
-        await _finish(turn, turn.t.gettext("Fine, we skip that question."))
+        await _finish(turn, turn.t.gettext("OK, we'll skip that question."))
     else:
         turn.say(turn.t.gettext("You cannot skip this question."), prompt=prompt(turn))
 
@@ -154,22 +155,23 @@ async def _answer_language(turn: Turn, text: str) -> None:
     result = parse_answer(LANGUAGE_QUESTION, text)
     if not isinstance(result, Accepted):
         turn.conversation.misses += 1
-        turn.say(turn.t.gettext("Please choose one of the languages."), prompt=language_prompt(turn))
+        turn.say(turn.t.gettext("Send 1 for Nederlands or 2 for English."), prompt=language_prompt(turn))
         return
     turn.conversation.locale = str(result.value)
     turn.set_step(FLOW, AGE)
-    turn.say(turn.t.gettext("Fine, we will write to you in English."), prompt=age_prompt(turn))
+    turn.say(turn.t.gettext("Fine, from now on you will get our messages in English."), prompt=age_prompt(turn))
 
 
 async def _answer_age(turn: Turn, text: str) -> None:
     question = _age_question(turn.t)
     result = parse_answer(question, text)
-    if isinstance(result, Accepted):
+    band = str(result.value) if isinstance(result, Accepted) else _band_of_age(text)
+    if band is not None:
         assert turn.resident is not None
-        turn.resident.age_band = str(result.value)
+        turn.resident.age_band = band
         _ask_postcode(turn)
         return
-    await _miss(turn, turn.t.gettext("Please choose one of the age groups."), age_prompt(turn))
+    await _miss(turn, turn.t.gettext("Send the number of your age group, or your age, for example 35."), age_prompt(turn))
 
 
 async def _answer_postcode(turn: Turn, text: str) -> None:
@@ -188,7 +190,7 @@ async def _miss(turn: Turn, hint: str, pending: Prompt) -> None:
     if turn.conversation.misses < MAX_MISSES:
         turn.say(hint, prompt=pending)
         return
-    skipped = turn.t.gettext("We skip this question for now.")
+    skipped = turn.t.gettext("We'll skip this question for now.")
     if turn.conversation.step == AGE:
         _ask_postcode(turn, skipped)
     else:
@@ -203,6 +205,19 @@ def _ask_postcode(turn: Turn, *preface: str) -> None:
 async def _finish(turn: Turn, *preface: str) -> None:
     done = turn.t.gettext("Thank you, you are all set. Send HELP at any time to see what you can do.")
     await survey_flow.start_next(turn, *preface, done)
+
+
+def _band_of_age(text: str) -> str | None:
+    """Return the age band of a reply that gives an age in years ("35", "35 jaar")."""
+    match = _AGE.fullmatch(normalize(text))
+    if match is None:
+        return None
+    age = int(match.group(1))
+    for band in AGE_BANDS:
+        low, _, high = band.rstrip("+").partition("-")
+        if int(low) <= age and (not high or age <= int(high)):
+            return band
+    return None
 
 
 def _age_question(t: Texts) -> Question:

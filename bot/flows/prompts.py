@@ -62,7 +62,8 @@ def question_prompt(t: Texts, survey: Survey, survey_pk: int, question: Question
         choices = make_choices(token, yes_no_labels(t))
     elif question.type is QuestionType.MULTIPLE_CHOICE:
         lines.extend(f"{number}. {survey.text(option.label, locale)}" for number, option in enumerate(question.options, 1))
-        lines.append(t.gettext("Send the numbers of your choices, for example 1,3."))
+        example = "1,3" if len(question.options) > 2 else "1,2"
+        lines.append(t.gettext("Send the numbers of your choices, for example %(example)s.", example=example))
     elif question.type is QuestionType.SCALE:
         lines.append(_scale_hint(t, survey, question))
         low, high = int(question.min), int(question.max)
@@ -107,8 +108,8 @@ def _number_hint(t: Texts, question: Question) -> str:
 def idea_prompt(t: Texts) -> Prompt:
     return Prompt(
         t.gettext(
-            "Which topic should the panel talk about? Describe it in your own words in one message "
-            "(at most %(max)s characters). Send SKIP if you would rather not.",
+            "What topic would you like the panel to ask residents about? Describe it in your own "
+            "words in one message (at most %(max)s characters). Send SKIP if you would rather not.",
             max=IDEA_MAX_LENGTH,
         )
     )

@@ -7,10 +7,11 @@ from bot.flows.hints import hint_text
 from bot.flows.model import YES, Question, QuestionType
 from bot.flows.model import Survey as SurveyModel
 from bot.flows.prompts import question_prompt, yes_no_prompt
+from bot.segments import Segment
 from bot.surveys import get_survey, survey_model
 from bot.turn import Prompt, Turn
 from store.models import Answer, Response, Survey
-from store.queries import answer_values, answers_of, get_response, next_open_survey
+from store.queries import answer_values, answers_of, get_response, open_surveys_for
 
 FLOW = "survey"
 OFFER = "offer"
@@ -23,7 +24,7 @@ _OFFER_QUESTION = Question(id="offer", type=QuestionType.YES_NO, text={"nl": ""}
 async def start_next(turn: Turn, *preface: str) -> None:
     """Start the newest open survey the resident has not completed, or say there is none."""
     assert turn.resident is not None
-    row = await next_open_survey(turn.session, turn.resident.id)
+    row = await next_open_survey(turn)
     if row is None:
         turn.set_step(IDLE)
         turn.say(*preface, turn.t.gettext("There is no survey for you right now. We will send you a message when there is a new one."))
@@ -54,7 +55,7 @@ async def offer(turn: Turn, *preface: str) -> None:
     """Offer the next open survey to a resident who wrote while nothing was pending."""
     assert turn.resident is not None
     t = turn.t
-    row = await next_open_survey(turn.session, turn.resident.id)
+    row = await next_open_survey(turn)
     if row is None:
         turn.set_step(IDLE)
         turn.say(
@@ -67,6 +68,16 @@ async def offer(turn: Turn, *preface: str) -> None:
     turn.say(*preface, prompt=offer_prompt(turn, row))
 
 
+async def next_open_survey(turn: Turn) -> Survey | None:
+    """Return the newest open survey that the resident has not completed and whose
+    segment includes them, if any."""
+    assert turn.resident is not None
+    for row in await open_surveys_for(turn.session, turn.resident.id):
+        if Segment.from_json(row.segment).matches(turn.resident, turn.address, turn.conversation.locale):
+            return row
+    return None
+
+
 def offer_prompt(turn: Turn, row: Survey) -> Prompt:
     survey = survey_model(row)
     text = turn.t.gettext(
@@ -74,6 +85,19 @@ def offer_prompt(turn: Turn, row: Survey) -> Prompt:
         title=survey.text(survey.title, turn.t.locale),
     )
     return yes_no_prompt(text, f"offer:{row.id}", turn.t)
+
+
+async def accept_offer_button(turn: Turn, token: str) -> bool:
+    """Switch the conversation to the offer that an invitation button names, if that
+    survey is still open. Return whether it did."""
+    prefix, _, survey_pk = token.partition(":")
+    if prefix != OFFER or not survey_pk.isdigit():
+        return False
+    found = await get_survey(turn.session, int(survey_pk))
+    if found is None or found[0].status != "open":
+        return False
+    turn.set_step(OFFER, None, found[0].id)
+    return True
 
 
 async def answer_offer(turn: Turn, text: str) -> None:
@@ -119,7 +143,7 @@ async def answer(turn: Turn, text: str) -> None:
     turn.conversation.misses += 1
     hint = hint_text(turn.t, result)
     if question.optional and turn.conversation.misses >= MAX_MISSES:
-        await _store_and_continue(turn, row, survey, question, None, hint, turn.t.gettext("We skip this question for now."))
+        await _store_and_continue(turn, row, survey, question, None, hint, turn.t.gettext("We'll skip this question for now."))
         return
     turn.say(hint, prompt=question_prompt(turn.t, survey, row.id, question))
 
@@ -133,7 +157,7 @@ async def skip(turn: Turn) -> None:
     if not question.optional:
         turn.say(turn.t.gettext("You cannot skip this question."), prompt=question_prompt(turn.t, survey, row.id, question))
         return
-    await _store_and_continue(turn, row, survey, question, None, turn.t.gettext("Fine, we skip that question."))
+    await _store_and_continue(turn, row, survey, question, None, turn.t.gettext("OK, we'll skip that question."))
 
 
 async def _open_survey(turn: Turn) -> tuple[Survey, SurveyModel] | None:
@@ -180,7 +204,6 @@ async def _complete(turn: Turn, survey: SurveyModel, response: Response, *prefac
     turn.say(
         *preface,
         survey.text(survey.outro, t.locale),
-        t.gettext("When the survey closes, we will send you the results."),
     )
 
 

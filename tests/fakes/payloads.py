@@ -1,7 +1,8 @@
 """Builders for inbound webhook payloads, shaped as Telegram and Twilio send them.
 
 Telegram updates follow the Bot API Update object. Twilio forms carry the fields of
-an incoming-message webhook for Programmable Messaging.
+an incoming-message webhook for Programmable Messaging (SMS and WhatsApp) and of a
+message status callback.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import phonenumbers
 from twilio.request_validator import RequestValidator
 
 from bot.channels.sms_segments import segment_count
-from tests.fakes.twilio_api import API_VERSION, DEFAULT_ACCOUNT_SID
+from tests.fakes.twilio_api import API_VERSION, DEFAULT_ACCOUNT_SID, WHATSAPP_PREFIX
 
 # A fixed Unix time (2024-12-04 19:09 UTC), so that payloads compare equal across runs.
 MESSAGE_DATE = 1733339340
@@ -23,6 +24,7 @@ BOT_USER = {
     "username": "chatpanel_test_bot",
 }
 PANEL_NUMBER = "+3197010000001"
+RESIDENT_NUMBER = "+31612345678"
 
 # One sample of each kind of non-text content, keyed by the Message field it goes in.
 SAMPLE_ATTACHMENTS: dict[str, Any] = {
@@ -242,6 +244,113 @@ def twilio_sms_form(
             f"/Messages/{message_sid}/Media/{media_sid}"
         )
     return form
+
+
+def twilio_whatsapp_form(
+    message_sid: str,
+    from_: str,
+    body: str,
+    num_media: int = 0,
+    button_payload: str | None = None,
+    button_text: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    profile_name: str = "Anna",
+    to: str = PANEL_NUMBER,
+    account_sid: str = DEFAULT_ACCOUNT_SID,
+) -> dict[str, str]:
+    """Build the form of a Twilio incoming WhatsApp message webhook.
+
+    ``from_`` and ``to`` are E.164 numbers and get the ``whatsapp:`` prefix unless they
+    have it. ``button_payload`` makes a quick-reply button press whose Body is
+    ``button_text`` (``body`` when not given). ``latitude`` and ``longitude`` make a
+    shared location, and ``num_media`` adds image attachments.
+    """
+    sender = _whatsapp_address(from_)
+    if button_payload is not None:
+        message_type = "button"
+        body = button_text if button_text is not None else body
+    elif latitude is not None or longitude is not None:
+        message_type = "location"
+    elif num_media:
+        message_type = "image"
+    else:
+        message_type = "text"
+
+    form = {
+        "SmsMessageSid": message_sid,
+        "NumMedia": str(num_media),
+        "ProfileName": profile_name,
+        "MessageType": message_type,
+        "SmsSid": message_sid,
+        # The WhatsApp id is the sender's number without the plus sign.
+        "WaId": sender.removeprefix(WHATSAPP_PREFIX).removeprefix("+"),
+        "SmsStatus": "received",
+        "Body": body,
+        "To": _whatsapp_address(to),
+        "NumSegments": "1",
+        "ReferralNumMedia": "0",
+        "MessageSid": message_sid,
+        "AccountSid": account_sid,
+        "From": sender,
+        "ApiVersion": API_VERSION,
+    }
+    if button_payload is not None:
+        form["ButtonText"] = body
+        form["ButtonPayload"] = button_payload
+    if latitude is not None:
+        form["Latitude"] = str(latitude)
+    if longitude is not None:
+        form["Longitude"] = str(longitude)
+
+    for index in range(num_media):
+        media_sid = f"ME{index:032x}"
+        form[f"MediaContentType{index}"] = "image/jpeg"
+        form[f"MediaUrl{index}"] = (
+            f"https://api.twilio.com/{API_VERSION}/Accounts/{account_sid}"
+            f"/Messages/{message_sid}/Media/{media_sid}"
+        )
+    return form
+
+
+def twilio_status_form(
+    message_sid: str,
+    status: str,
+    error_code: int | str | None = None,
+    to: str = RESIDENT_NUMBER,
+    from_: str = PANEL_NUMBER,
+    whatsapp: bool = False,
+    account_sid: str = DEFAULT_ACCOUNT_SID,
+) -> dict[str, str]:
+    """Build the form of a Twilio message status callback for an outbound message.
+
+    ``status`` is the MessageStatus, such as "sent", "delivered" or "failed". With
+    ``whatsapp`` the numbers get the ``whatsapp:`` prefix and the form has ChannelPrefix.
+    ErrorCode is present only when ``error_code`` is given.
+    """
+    if whatsapp:
+        to, from_ = _whatsapp_address(to), _whatsapp_address(from_)
+    form = {
+        "MessageSid": message_sid,
+        "MessageStatus": status,
+        "SmsSid": message_sid,
+        "SmsStatus": status,
+        "AccountSid": account_sid,
+        "From": from_,
+        "To": to,
+        "ApiVersion": API_VERSION,
+    }
+    if error_code is not None:
+        form["ErrorCode"] = str(error_code)
+    if whatsapp:
+        form["ChannelPrefix"] = "whatsapp"
+    return form
+
+
+def _whatsapp_address(number: str) -> str:
+    if number.startswith(WHATSAPP_PREFIX):
+        return number
+    return WHATSAPP_PREFIX + number
 
 
 def sign_twilio(auth_token: str, url: str, params: dict[str, str]) -> str:

@@ -1,0 +1,332 @@
+"""Messages the scheduler starts: invitations, reminders and closing notes.
+
+Every step is a compare-and-set on the survey row in the same transaction as the outbox
+rows it writes, so two schedulers, or a scheduler restarted halfway, never write the same
+message twice. Invitations go in batches of residents by ascending id; the survey's
+``invite_cursor`` records the last resident id done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.flows import survey_flow
+from bot.flows.prompts import make_choices, yes_no_labels
+from bot.i18n import texts
+from bot.schedule_policy import SendPolicy
+from bot.segments import Segment
+from bot.surveys import survey_model
+from store.models import Address, Conversation, OutboxMessage, Resident, Response, Survey
+
+log = logging.getLogger(__name__)
+
+INVITATION, REMINDER, CLOSING = "invitation", "reminder", "closing"
+DEFAULT_BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Recipient:
+    resident_id: int
+    address_id: int
+    channel: str
+    locale: str
+    flow: str
+    last_inbound_at: datetime | None
+
+
+async def open_due(session: AsyncSession, survey_pk: int, now: datetime) -> bool:
+    """Move a scheduled survey to open. Return False if another process did it first."""
+    result = await session.execute(
+        update(Survey)
+        .where(Survey.id == survey_pk, Survey.status == "scheduled")
+        .values(status="open", opened_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def enqueue_invitation_batch(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    survey_pk: int,
+    policy: SendPolicy,
+    now: datetime,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> int | None:
+    """Enqueue invitations for the next batch of residents.
+
+    Returns the number of invitations written, or None when the survey's invitations are
+    complete, it is not open, or another process took this batch.
+    """
+    async with sessionmaker() as session, session.begin():
+        row = await session.get(Survey, survey_pk)
+        if row is None or row.status != "open" or row.invitations_done_at is not None:
+            return None
+        cursor = row.invite_cursor
+        resident_ids = list(
+            (await session.execute(select(Resident.id).where(Resident.id > cursor).order_by(Resident.id).limit(batch_size))).scalars()
+        )
+        new_cursor = resident_ids[-1] if resident_ids else cursor
+        done = len(resident_ids) < batch_size
+        claimed = await session.execute(
+            update(Survey)
+            .where(Survey.id == survey_pk, Survey.invite_cursor == cursor, Survey.invitations_done_at.is_(None))
+            .values(invite_cursor=new_cursor, invitations_done_at=now if done else None)
+        )
+        if claimed.rowcount != 1:
+            return None
+        if not resident_ids:
+            log.info("survey %s: all invitations enqueued", row.slug)
+            return 0
+        recipients = await _recipients(session, row, resident_ids, policy)
+        await _write_invitations(session, row, recipients, policy, now)
+        if done:
+            log.info("survey %s: all invitations enqueued", row.slug)
+        return len(recipients)
+
+
+async def enqueue_all_invitations(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    survey_pk: int,
+    policy: SendPolicy,
+    now: datetime,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Enqueue every remaining invitation of an open survey; return how many were written."""
+    total = 0
+    while True:
+        written = await enqueue_invitation_batch(sessionmaker, survey_pk, policy, now, batch_size)
+        if written is None:
+            return total
+        total += written
+        if on_batch is not None:
+            on_batch(written)
+
+
+async def count_recipients(session: AsyncSession, row: Survey, policy: SendPolicy) -> dict[str, int]:
+    """Count the residents an invitation would reach now, per channel (for a dry run)."""
+    statement = _recipient_statement(row, policy)
+    counts: dict[str, int] = {}
+    seen: set[int] = set()
+    for recipient in (await session.execute(statement)).all():
+        if recipient.resident_id in seen:
+            continue
+        seen.add(recipient.resident_id)
+        counts[recipient.channel] = counts.get(recipient.channel, 0) + 1
+    return counts
+
+
+def invitation_text(row: Survey, locale: str) -> tuple[str, dict[str, str]]:
+    """Return the invitation text in ``locale`` and its WhatsApp template variables."""
+    survey = survey_model(row)
+    t = texts(locale)
+    title = survey.text(survey.title, locale)
+    organisation = survey.text(survey.requested_by, locale)
+    text = "\n".join(
+        [
+            t.gettext("New survey: %(title)s", title=title),
+            t.gettext("These questions come from %(organisation)s.", organisation=organisation),
+            "",
+            survey.text(survey.intro, locale),
+            "",
+            t.gettext("Do you want to take part?"),
+        ]
+    )
+    return text, {"1": title, "2": organisation}
+
+
+async def send_reminders(session: AsyncSession, row: Survey, policy: SendPolicy, now: datetime) -> int | None:
+    """Remind invited residents once: those who did not start and those who stopped
+    halfway. Returns the number of reminders, or None if another process sent them."""
+    claimed = await session.execute(
+        update(Survey).where(Survey.id == row.id, Survey.status == "open", Survey.reminders_done_at.is_(None)).values(reminders_done_at=now)
+    )
+    if claimed.rowcount != 1:
+        return None
+    survey = survey_model(row)
+    invited = (
+        select(OutboxMessage.address_id)
+        .where(OutboxMessage.survey_id == row.id, OutboxMessage.kind == INVITATION, OutboxMessage.status == "sent")
+        .scalar_subquery()
+    )
+    statement = (
+        select(Address, Conversation, Response)
+        .join(Conversation, Conversation.address_id == Address.id)
+        .outerjoin(Response, and_(Response.resident_id == Address.resident_id, Response.survey_id == row.id))
+        .where(Address.id.in_(invited), Address.opted_out_at.is_(None), Address.unreachable_at.is_(None), Response.completed_at.is_(None))
+    )
+    count = 0
+    for address, conversation, response in (await session.execute(statement)).all():
+        t = texts(conversation.locale)
+        title = survey.text(survey.title, conversation.locale)
+        if response is None:
+            text = "\n".join([t.gettext("Reminder: %(title)s is still open.", title=title), t.gettext("Do you want to take part?")])
+            choices = make_choices(f"offer:{row.id}", yes_no_labels(t))
+            if conversation.flow in (survey_flow.IDLE, survey_flow.OFFER):
+                _set_offer(conversation, row.id, now)
+        else:
+            text = t.gettext("You have not finished %(title)s yet. Send START to carry on where you stopped.", title=title)
+            choices = ()
+        variables = {"1": title, "2": survey.text(survey.requested_by, conversation.locale)}
+        session.add(
+            _outbox(REMINDER, row.id, address, conversation.locale, text, choices, policy.send_time(now), variables, now)
+        )
+        count += 1
+    log.info("survey %s: %s reminders enqueued", row.slug, count)
+    return count
+
+
+async def close_survey(session: AsyncSession, survey_pk: int, policy: SendPolicy, now: datetime) -> int | None:
+    """Close an open or scheduled survey, end its conversations politely, and return the
+    number of closing notes; None if it was not open or another process closed it."""
+    claimed = await session.execute(
+        update(Survey)
+        .where(Survey.id == survey_pk, Survey.status.in_(("open", "scheduled")))
+        .values(status="closed", closed_at=now)
+    )
+    if claimed.rowcount != 1:
+        return None
+    row = await session.get(Survey, survey_pk)
+    survey = survey_model(row)
+    statement = (
+        select(Address, Conversation)
+        .join(Conversation, Conversation.address_id == Address.id)
+        .where(Conversation.survey_id == survey_pk, Conversation.flow == survey_flow.FLOW, Address.opted_out_at.is_(None))
+    )
+    count = 0
+    for address, conversation in (await session.execute(statement)).all():
+        t = texts(conversation.locale)
+        title = survey.text(survey.title, conversation.locale)
+        text = t.gettext("%(title)s has closed. Thank you for your answers so far!", title=title)
+        session.add(_outbox(CLOSING, survey_pk, address, conversation.locale, text, (), policy.send_time(now), None, now))
+        count += 1
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.survey_id == survey_pk, Conversation.flow.in_((survey_flow.FLOW, survey_flow.OFFER)))
+        .values(flow=survey_flow.IDLE, step=None, survey_id=None, misses=0, updated_at=now)
+    )
+    log.info("survey %s closed; %s closing notes enqueued", row.slug, count)
+    return count
+
+
+def _recipient_statement(row: Survey, policy: SendPolicy, resident_ids: Sequence[int] | None = None):
+    segment = Segment.from_json(row.segment)
+    channels = row.channels or sorted(policy.channels)
+    responded = exists().where(Response.survey_id == row.id, Response.resident_id == Resident.id)
+    statement = (
+        select(
+            Resident.id.label("resident_id"),
+            Address.id.label("address_id"),
+            Address.channel,
+            Conversation.locale,
+            Conversation.flow,
+            Address.last_inbound_at,
+        )
+        .join(Address, Address.resident_id == Resident.id)
+        .join(Conversation, Conversation.address_id == Address.id)
+        .where(
+            Address.opted_out_at.is_(None),
+            Address.unreachable_at.is_(None),
+            Address.channel.in_(channels),
+            ~responded,
+            *segment.conditions(),
+        )
+        .order_by(Resident.id, Address.last_inbound_at.desc().nulls_last(), Address.id.desc())
+    )
+    if resident_ids is not None:
+        statement = statement.where(Resident.id.in_(resident_ids))
+    return statement
+
+
+async def _recipients(session: AsyncSession, row: Survey, resident_ids: Sequence[int], policy: SendPolicy) -> list[Recipient]:
+    """Return one address per resident: the one the resident wrote from most recently."""
+    recipients: list[Recipient] = []
+    seen: set[int] = set()
+    for found in (await session.execute(_recipient_statement(row, policy, resident_ids))).all():
+        if found.resident_id in seen:
+            continue
+        seen.add(found.resident_id)
+        recipients.append(Recipient(**found._mapping))
+    return recipients
+
+
+async def _write_invitations(session: AsyncSession, row: Survey, recipients: list[Recipient], policy: SendPolicy, now: datetime) -> None:
+    if not recipients:
+        return
+    recent = await _recent_invitations(session, [recipient.resident_id for recipient in recipients], now)
+    rendered: dict[str, tuple[str, dict[str, str]]] = {}
+    values: list[dict[str, Any]] = []
+    for recipient in recipients:
+        if recipient.locale not in rendered:
+            rendered[recipient.locale] = invitation_text(row, recipient.locale)
+        text, variables = rendered[recipient.locale]
+        choices = make_choices(f"offer:{row.id}", yes_no_labels(texts(recipient.locale)))
+        send_at = policy.invitation_time(now, recent.get(recipient.resident_id, []))
+        values.append(
+            _outbox_values(INVITATION, row.id, recipient.address_id, recipient.channel, recipient.locale, text, choices, send_at, variables, now)
+        )
+    await session.execute(OutboxMessage.__table__.insert(), values)
+    idle = [recipient.address_id for recipient in recipients if recipient.flow in (survey_flow.IDLE, survey_flow.OFFER)]
+    if idle:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.address_id.in_(idle), Conversation.flow.in_((survey_flow.IDLE, survey_flow.OFFER)))
+            .values(flow=survey_flow.OFFER, step=None, survey_id=row.id, misses=0, updated_at=now)
+        )
+
+
+async def _recent_invitations(session: AsyncSession, resident_ids: list[int], now: datetime) -> dict[int, list[datetime]]:
+    """Return each resident's invitation send times of the last 7 days (and later ones)."""
+    statement = (
+        select(Address.resident_id, OutboxMessage.next_attempt_at, OutboxMessage.sent_at)
+        .join(Address, Address.id == OutboxMessage.address_id)
+        .where(
+            Address.resident_id.in_(resident_ids),
+            OutboxMessage.kind == INVITATION,
+            func.coalesce(OutboxMessage.sent_at, OutboxMessage.next_attempt_at) > now - timedelta(days=7),
+        )
+    )
+    recent: dict[int, list[datetime]] = {}
+    for resident_id, next_attempt_at, sent_at in (await session.execute(statement)).all():
+        recent.setdefault(resident_id, []).append(sent_at or next_attempt_at)
+    return recent
+
+
+def _set_offer(conversation: Conversation, survey_pk: int, now: datetime) -> None:
+    conversation.flow = survey_flow.OFFER
+    conversation.step = None
+    conversation.survey_id = survey_pk
+    conversation.misses = 0
+    conversation.updated_at = now
+
+
+def _outbox(kind, survey_pk, address: Address, locale, text, choices, send_at, variables, now) -> OutboxMessage:
+    return OutboxMessage(**_outbox_values(kind, survey_pk, address.id, address.channel, locale, text, choices, send_at, variables, now))
+
+
+def _outbox_values(kind, survey_pk, address_id, channel, locale, text, choices, send_at, variables, now) -> dict[str, Any]:
+    """Return the column values of one scheduled message; its key makes it unique."""
+    return {
+        "key": f"{kind}:{survey_pk}:{address_id}",
+        "kind": kind,
+        "survey_id": survey_pk,
+        "channel": channel,
+        "address_id": address_id,
+        "ignores_opt_out": False,
+        "text": text,
+        "choices": [{"number": c.number, "label": c.label, "payload": c.payload} for c in choices],
+        "list_choices": True,
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": send_at,
+        "locale": locale,
+        "template_variables": variables,
+        "created_at": now,
+    }
