@@ -300,12 +300,14 @@ async def _wait_for_rate_limit(limiter: RateLimiter, key: str, stop: asyncio.Eve
         await asyncio.wait({acquire_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop_task.cancel()
-    if acquire_task.done():
-        acquire_task.result()
-        return True
-    acquire_task.cancel()
-    await asyncio.gather(acquire_task, return_exceptions=True)
-    return False
+        if not acquire_task.done():
+            # Cancelling gives up the place in the queue without taking a grant.
+            acquire_task.cancel()
+            await asyncio.gather(acquire_task, return_exceptions=True)
+    if acquire_task.cancelled():
+        return False
+    acquire_task.result()
+    return True
 
 
 def _backoff(attempts: int) -> float:

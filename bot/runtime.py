@@ -16,7 +16,9 @@ from bot.channels.types import Channel
 from bot.delivery import DeliveryWorker
 from bot.engine import Engine
 from bot.inbound import InboundProcessor
+from bot.ratelimit import build_rate_limiters
 from bot.settings import Settings
+from bot.status_callbacks import status_callback_url
 from bot.turn import PanelInfo
 from store.db import create_engine, create_sessionmaker, upgrade
 
@@ -82,6 +84,7 @@ def build_runtime(settings: Settings) -> Runtime:
             settings.twilio_auth_token,
             settings.twilio_sms_from,
             api_url=settings.twilio_api_url,
+            status_callback=status_callback_url(settings.public_url),
         )
     if settings.whatsapp_enabled:
         senders[Channel.WHATSAPP] = TwilioWhatsAppSender(
@@ -92,6 +95,6 @@ def build_runtime(settings: Settings) -> Runtime:
             templates=settings.whatsapp_templates(),
             default_locale=settings.default_locale,
         )
-    worker = DeliveryWorker(sessionmaker, senders)
+    worker = DeliveryWorker(sessionmaker, senders, rate_limiters=build_rate_limiters(settings))
     processor = InboundProcessor(sessionmaker, Engine(panel_info(settings)), on_queued=worker.wake)
     return Runtime(settings, engine, sessionmaker, processor, worker, senders, telegram)

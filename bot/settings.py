@@ -6,6 +6,7 @@ uppercase after the prefix in the environment (``CHATPANEL_DATABASE_URL``).
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -29,6 +30,14 @@ class SettingsError(Exception):
     def __init__(self, key: str, problem: str, fix: str) -> None:
         super().__init__(f"setting {ENV_PREFIX}{key.upper()}: {problem}; {fix}")
         self.key = key
+
+
+class SettingsFileError(SettingsError):
+    """The settings file cannot be read, or names a key that does not exist."""
+
+    def __init__(self, path: Path, problem: str, fix: str) -> None:
+        Exception.__init__(self, f"settings file {path}: {problem}; {fix}")
+        self.key = "config"
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,7 @@ class Settings:
 
     def require_for_serving(self) -> None:
         """Raise SettingsError unless the settings are complete enough to serve webhooks."""
-        if not (self.telegram_enabled or self.sms_enabled):
+        if not (self.telegram_enabled or self.twilio_enabled):
             raise SettingsError(
                 "telegram_token", "no channel is configured", "set CHATPANEL_TELEGRAM_TOKEN or CHATPANEL_TWILIO_ACCOUNT_SID"
             )
@@ -100,8 +109,12 @@ class Settings:
             if not (self.sms_enabled or self.whatsapp_enabled):
                 _require(self, "twilio_sms_from", "give the Twilio phone number in E.164 form, such as +3197010000000")
             _require(self, "public_url", "give the https base address at which Twilio reaches this server")
-        if self.whatsapp_enabled and not self.whatsapp_templates():
-            _require(self, "whatsapp_template_nl", "give the Content SID (HX...) of the approved invitation template")
+        if self.whatsapp_enabled and self.default_locale not in self.whatsapp_templates():
+            _require(
+                self,
+                f"whatsapp_template_{self.default_locale}",
+                "give the Content SID (HX...) of the approved invitation template in the default language",
+            )
 
 
 def load_settings(config_path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -130,13 +143,22 @@ def _read_toml(path: Path) -> dict[str, object]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SettingsError("config", f"file {path} not found", "create it or leave out --config") from None
+        raise SettingsFileError(path, "not found", "create it or leave out --config") from None
+    except IsADirectoryError:
+        raise SettingsFileError(path, "is a folder", "give the path of a .toml file") from None
+    except PermissionError:
+        raise SettingsFileError(path, "cannot be read (permission denied)", "check the file's permissions") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise SettingsError("config", f"{path} is not valid TOML ({error})", "fix the file") from None
-    known = set(_keys())
+        raise SettingsFileError(path, f"is not valid TOML ({error})", "fix the file") from None
+    known = _keys()
     for key in data:
-        if key not in known:
-            raise SettingsError(key, f"unknown key in {path}", "remove it or check its spelling")
+        if key in known:
+            continue
+        if key.lower() in known:
+            raise SettingsFileError(path, f"unknown key {key!r}", f"write keys in lowercase: {key.lower()}")
+        close = difflib.get_close_matches(key.lower(), known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "remove it or check its spelling"
+        raise SettingsFileError(path, f"unknown key {key!r}", hint)
     return data
 
 

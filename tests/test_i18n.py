@@ -78,16 +78,16 @@ def test_catalog_messages_fit_gsm7(locale):
 
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
-def test_catalog_segment_counts(locale, capsys):
+def test_catalog_segment_counts(locale):
     """Print the SMS segment count of every catalog message, and keep each to at most 3."""
     counts = []
     for message in catalog(locale):
         for string in _strings(message) if message.id else ():
             counts.append((segment_count(string), string.splitlines()[0][:60]))
-    with capsys.disabled():
-        print(f"\nSMS segments per {locale} catalog message (before placeholders are filled):")
-        for segments, first_line in sorted(counts, reverse=True):
-            print(f"  {segments}  {first_line}")
+    # Shown with: python -m pytest tests/test_i18n.py -k segment_counts -s
+    print(f"\nSMS segments per {locale} catalog message (before placeholders are filled):")
+    for segments, first_line in sorted(counts, reverse=True):
+        print(f"  {segments}  {first_line}")
     assert max(segments for segments, _ in counts) <= 3
 
 

@@ -61,8 +61,20 @@ def test_invalid_value_names_key_and_fix(tmp_path, monkeypatch, key, value, frag
 def test_unknown_key_in_file(tmp_path):
     path = tmp_path / "panel.toml"
     path.write_text('pannel_name = "x"\n', encoding="utf-8")
-    with pytest.raises(SettingsError, match="CHATPANEL_PANNEL_NAME: unknown key"):
+    with pytest.raises(SettingsError, match="unknown key 'pannel_name'; did you mean 'panel_name'"):
         load_settings(path, environ={})
+
+
+def test_uppercase_key_in_file(tmp_path):
+    path = tmp_path / "panel.toml"
+    path.write_text('DATABASE_URL = "sqlite+aiosqlite:///x.db"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="write keys in lowercase: database_url"):
+        load_settings(path, environ={})
+
+
+def test_config_folder_rejected(tmp_path):
+    with pytest.raises(SettingsError, match="is a folder"):
+        load_settings(tmp_path, environ={})
 
 
 def test_broken_toml_file(tmp_path):
@@ -104,3 +116,32 @@ def test_phone_number_normalised(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     settings = load_settings(environ={"CHATPANEL_TWILIO_SMS_FROM": "+31 970 1000 0000"})
     assert settings.twilio_sms_from == "+3197010000000"
+
+
+def test_whatsapp_only_can_serve():
+    settings = Settings(
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="token",
+        twilio_whatsapp_from="+3197010000000",
+        whatsapp_template_nl="HX" + "0" * 32,
+        public_url="https://panel.example.nl",
+        panel_owner="X",
+        privacy_url="https://example.org/privacy",
+    )
+    settings.require_for_serving()
+    assert settings.whatsapp_enabled
+    assert not settings.sms_enabled
+
+
+def test_whatsapp_needs_default_locale_template():
+    settings = Settings(
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="token",
+        twilio_whatsapp_from="+3197010000000",
+        whatsapp_template_en="HX" + "0" * 32,
+        public_url="https://panel.example.nl",
+        panel_owner="X",
+        privacy_url="https://example.org/privacy",
+    )
+    with pytest.raises(SettingsError, match="CHATPANEL_WHATSAPP_TEMPLATE_NL: missing"):
+        settings.require_for_serving()

@@ -86,7 +86,8 @@ class TwilioWhatsAppSender(TwilioMessagesClient):
 
         Raises UndeliverableMessageError when the message has to go as a template but
         has no template variables (code "outside_window", or "63016" after the
-        rejection) or no template for its locale (code "no_template"). Raises
+        rejection) or no template fits its locale (code "no_template"). It is also
+        raised when Twilio rejects the template or its variables (21655, 21656). Raises
         ValueError for a naive ``last_inbound_at``, an empty body or one over 1600
         characters, or invalid template variables. Raises PermanentDeliveryError or
         TransientDeliveryError when sending fails.
