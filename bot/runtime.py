@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.error import InvalidToken
+from telegram.error import NetworkError as TelegramNetworkError
 
 from bot.channels.sender import Sender
 from bot.channels.telegram import TelegramSender
@@ -40,11 +42,22 @@ class Runtime:
     _task: asyncio.Task | None = None
 
     async def start(self) -> None:
+        """Migrate the database, start the senders and the delivery worker.
+
+        Raises InvalidToken for a Telegram token the Bot API rejects. A Telegram API that
+        cannot be reached only logs an error: messages wait in the outbox until it can.
+        """
         await upgrade(self.engine)
-        for sender in self.senders.values():
+        for channel, sender in self.senders.items():
             start = getattr(sender, "start", None)
-            if start is not None:
+            if start is None:
+                continue
+            try:
                 await start()
+            except InvalidToken:
+                raise
+            except TelegramNetworkError as error:
+                log.error("%s API unreachable at start-up (%s); sending will retry", channel, type(error).__name__)
         self._stop.clear()
         if self.run_worker:
             self._task = asyncio.create_task(self.worker.run(self._stop), name="delivery")

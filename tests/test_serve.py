@@ -33,9 +33,7 @@ async def wait_until(condition, timeout: float = 20.0) -> None:
             await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-async def serve_process(tmp_path, telegram_api, twilio_api):
-    port = free_port()
+def serve_env(tmp_path, port: int, telegram_api, twilio_api) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CHATPANEL_")}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -52,6 +50,13 @@ async def serve_process(tmp_path, telegram_api, twilio_api):
         CHATPANEL_TWILIO_SMS_FROM=PANEL_NUMBER,
         CHATPANEL_TWILIO_API_URL=twilio_api.url,
     )
+    return env
+
+
+@pytest.fixture
+async def serve_process(tmp_path, telegram_api, twilio_api):
+    port = free_port()
+    env = serve_env(tmp_path, port, telegram_api, twilio_api)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -101,4 +106,46 @@ async def test_serve_stops_cleanly(serve_process):
     assert await asyncio.wait_for(process.wait(), 20) == 0
     output = (await process.stdout.read()).decode()
     assert "delivery worker stopped" in output
+    assert "Traceback" not in output
+
+
+async def test_serve_port_in_use_one_line(tmp_path, telegram_api, twilio_api):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = serve_env(tmp_path, taken.getsockname()[1], telegram_api, twilio_api)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert "CHATPANEL_PORT" in stderr.decode()
+    assert "already in use" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
+
+
+async def test_serve_survives_unreachable_telegram(tmp_path, telegram_api, twilio_api, closed_port):
+    port = free_port()
+    env = serve_env(tmp_path, port, telegram_api, twilio_api)
+    env["CHATPANEL_TELEGRAM_API_URL"] = f"http://127.0.0.1:{closed_port}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def healthy() -> bool:
+                assert process.returncode is None, "serve exited"
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        return response.status == 200
+                except aiohttp.ClientConnectionError:
+                    return False
+
+            await wait_until(healthy)
+    finally:
+        process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 20)
+    output = (await process.stdout.read()).decode()
+    assert "telegram API unreachable at start-up" in output
     assert "Traceback" not in output
