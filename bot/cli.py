@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_survey
+from bot import cli_broadcast, cli_survey
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from store.db import describe_database, sqlite_url
@@ -47,6 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("survey_id", metavar="SURVEY_ID")
     results.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     results.add_argument("--lang", choices=["nl", "en"], help="language of question and option texts (default: DEFAULT_LOCALE)")
+
+    publish = survey_commands.add_parser("publish", parents=[common], help="schedule a survey and invite residents")
+    publish.add_argument("survey_id", metavar="SURVEY_ID")
+    publish.add_argument("--opens", required=True, metavar="TIME", help="opening time, such as 2026-12-07T10:00 (TIMEZONE unless an offset is given)")
+    publish.add_argument("--closes", required=True, metavar="TIME", help="closing time, in the same form")
+    publish.add_argument(
+        "--segment", action="append", default=[], metavar="KEY=VALUES",
+        help="invite only lang=nl|en, channel=telegram|sms|whatsapp, postcode=2500-2599 or age=16-24,25-44,45-64,65+ (repeatable)",
+    )
+    publish.add_argument("--channels", metavar="LIST", help="channels to invite on, such as telegram,sms (default: every configured channel)")
+    publish.add_argument("--dry-run", action="store_true", help="print who would be invited and how long sending takes; change nothing")
+    close = survey_commands.add_parser("close", parents=[common], help="close an open survey now")
+    close.add_argument("survey_id", metavar="SURVEY_ID")
+
+    broadcast = commands.add_parser("broadcast", help="follow invitations and reminders")
+    broadcast_commands = broadcast.add_subparsers(dest="broadcast_command", required=True, metavar="COMMAND")
+    status = broadcast_commands.add_parser("status", parents=[common], help="queued, sent, delivered and failed per channel")
+    status.add_argument("survey_id", nargs="?", metavar="SURVEY_ID")
     return parser
 
 
@@ -97,6 +115,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return serve(settings)
     if args.command == "db":
         return asyncio.run(cli_survey.upgrade_database(settings))
+    if args.command == "broadcast":
+        return asyncio.run(cli_broadcast.status_command(settings, args.survey_id))
+    if args.survey_command == "publish":
+        return asyncio.run(
+            cli_broadcast.publish_command(
+                settings, args.survey_id, args.opens, args.closes, args.segment, args.channels, args.dry_run
+            )
+        )
+    if args.survey_command == "close":
+        return asyncio.run(cli_broadcast.close_command(settings, args.survey_id))
     if args.survey_command == "load":
         return asyncio.run(cli_survey.load(settings, args.file))
     if args.survey_command == "list":

@@ -64,7 +64,7 @@ async def load(settings: Settings, path: str) -> int:
 
 
 async def list_surveys(settings: Settings) -> int:
-    if not _database_exists(settings):
+    if not database_exists(settings):
         return 1
     engine = create_engine(settings.database_url)
     try:
@@ -90,7 +90,7 @@ async def list_surveys(settings: Settings) -> int:
 
 
 async def results(settings: Settings, survey_id: str, output_format: str, locale: str) -> int:
-    if not _database_exists(settings):
+    if not database_exists(settings):
         return 1
     engine = create_engine(settings.database_url)
     try:
@@ -135,7 +135,7 @@ def format_results(computed: SurveyResults, locale: str) -> str:
     return "\n".join(lines)
 
 
-def _database_exists(settings: Settings) -> bool:
+def database_exists(settings: Settings) -> bool:
     """Report a missing SQLite file instead of creating an empty one for a read-only command."""
     path = sqlite_file(settings.database_url)
     if path is None or path.is_file():

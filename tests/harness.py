@@ -57,11 +57,15 @@ class ConsolePanel:
         payload: str = "",
         locale: str | None = None,
         message_id: str | None = None,
+        channel: Channel = Channel.CONSOLE,
     ) -> list[Outbound]:
-        """Send one message and return the messages delivered because of it."""
+        """Send one message and return the messages delivered because of it.
+
+        Messages on other channels than the console are stored in the outbox but not sent.
+        """
         before = len(self.sender.sent)
         inbound = Inbound(
-            channel=Channel.CONSOLE,
+            channel=channel,
             address=resident,
             message_id=message_id or f"{self._id_prefix}-{next(self._ids)}",
             kind=kind,
