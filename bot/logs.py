@@ -12,6 +12,8 @@ _SECRET_BEARING_LOGGERS = ("httpx", "httpcore", "twilio")
 def configure_logging(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     silence_secret_bearing_loggers()
+    # APScheduler logs every run of the scheduler's tick at INFO; ours logs what the tick did.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def silence_secret_bearing_loggers() -> None:

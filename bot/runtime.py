@@ -19,6 +19,8 @@ from bot.delivery import DeliveryWorker
 from bot.engine import Engine
 from bot.inbound import InboundProcessor
 from bot.ratelimit import build_rate_limiters
+from bot.schedule_policy import SendPolicy
+from bot.scheduler import PanelScheduler
 from bot.settings import Settings
 from bot.status_callbacks import status_callback_url
 from bot.turn import PanelInfo
@@ -36,7 +38,8 @@ class Runtime:
     worker: DeliveryWorker
     senders: dict[str, Sender]
     telegram: TelegramSender | None = None
-    # Tests turn the background worker off and drain the outbox themselves.
+    scheduler: PanelScheduler | None = None
+    # Tests turn the background worker and the scheduler off and run them themselves.
     run_worker: bool = True
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task | None = None
@@ -61,9 +64,13 @@ class Runtime:
         self._stop.clear()
         if self.run_worker:
             self._task = asyncio.create_task(self.worker.run(self._stop), name="delivery")
+            if self.scheduler is not None:
+                self.scheduler.start()
         log.info("runtime started with channels %s", ", ".join(sorted(self.senders)) or "none")
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         self._stop.set()
         if self._task is not None:
             await self._task
@@ -107,7 +114,14 @@ def build_runtime(settings: Settings) -> Runtime:
             api_url=settings.twilio_api_url,
             templates=settings.whatsapp_templates(),
             default_locale=settings.default_locale,
+            status_callback=status_callback_url(settings.public_url),
         )
     worker = DeliveryWorker(sessionmaker, senders, rate_limiters=build_rate_limiters(settings))
     processor = InboundProcessor(sessionmaker, Engine(panel_info(settings)), on_queued=worker.wake)
-    return Runtime(settings, engine, sessionmaker, processor, worker, senders, telegram)
+    scheduler = PanelScheduler(
+        sessionmaker,
+        SendPolicy.from_settings(settings, senders),
+        interval_seconds=settings.scheduler_interval_seconds,
+        on_queued=worker.wake,
+    )
+    return Runtime(settings, engine, sessionmaker, processor, worker, senders, telegram, scheduler)

@@ -7,6 +7,7 @@ APScheduler only triggers the tick, at start-up and then at a fixed interval.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ class PanelScheduler:
         self.batch_size = batch_size
         self.on_queued = on_queued
         self._scheduler: AsyncIOScheduler | None = None
+        # Held while a tick runs, so stop() lets a tick finish instead of cancelling it.
+        self._running = asyncio.Lock()
 
     def start(self) -> None:
         """Run ``tick`` now and then every ``interval_seconds``, in the running event loop."""
@@ -72,17 +75,23 @@ class PanelScheduler:
         self._scheduler = scheduler
         log.info("scheduler started, checking every %s s", self.interval_seconds)
 
-    def stop(self) -> None:
-        if self._scheduler is not None:
+    async def stop(self) -> None:
+        """Stop triggering ticks, after the tick in progress (if any) has finished."""
+        if self._scheduler is None:
+            return
+        self._scheduler.pause()
+        async with self._running:
+            # AsyncIOScheduler cancels running jobs on shutdown, so shut down only between ticks.
             self._scheduler.shutdown(wait=False)
-            self._scheduler = None
-            log.info("scheduler stopped")
+        self._scheduler = None
+        log.info("scheduler stopped")
 
     async def tick_logged(self) -> None:
-        try:
-            await self.tick()
-        except Exception:
-            log.exception("scheduler tick failed; trying again at the next tick")
+        async with self._running:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler tick failed; trying again at the next tick")
 
     async def tick(self) -> TickReport:
         """Open, invite, remind and close whatever is due now."""

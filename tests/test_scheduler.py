@@ -286,5 +286,5 @@ async def test_apscheduler_triggers_tick(db):
             while await survey_status(db) != "open":
                 await asyncio.sleep(0.05)
     finally:
-        scheduler.stop()
+        await scheduler.stop()
     assert len(await outbox(db, "invitation")) == 1
