@@ -1,11 +1,11 @@
 """Benchmark: a Telegram broadcast through the real delivery worker, against flood control.
 
-Enqueues one invitation for each of N Telegram residents in a fresh SQLite file, then runs
+Enqueues one invitation for each of N Telegram residents in a fresh SQLite file. Then runs
 the DeliveryWorker with the real TelegramSender and the rate limiters built from the
-default settings, against the fake Bot API from tests/fakes with flood control on (429
-above 30 accepted messages a second overall or 1 a second per chat). Prints the elapsed
-time, the 429s, the maximum number of messages in any one-second window and the ratio to
-the ideal time at the configured rate, with the machine it ran on.
+default settings against the fake Bot API from tests/fakes. The fake's flood control
+responds with 429 above 30 accepted messages a second overall or 1 a second per chat.
+Prints the elapsed time, the 429s, the maximum number of messages in any one-second
+window and the ratio to the ideal time at the configured rate, with the machine it ran on.
 
 Run it from the repository root: python bench/delivery_broadcast.py
 """
@@ -55,7 +55,7 @@ def parse_arguments() -> argparse.Namespace:
         "--response-delay",
         type=float,
         default=0.1,
-        help="time in seconds the fake Bot API waits before it answers each request (default 0.1)",
+        help="time in seconds the fake Bot API waits before it responds to each request (default 0.1)",
     )
     parser.add_argument("--database", type=Path, help="SQLite file to create (default: a file in a new temporary folder)")
     return parser.parse_args()

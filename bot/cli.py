@@ -100,6 +100,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         return _run(args, settings)
+    except BrokenPipeError:
+        raise
     except (OperationalError, DBAPIError, ConnectionError, TimeoutError) as error:
         raise DatabaseUnavailable(settings.database_url, error) from error
 

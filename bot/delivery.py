@@ -45,12 +45,12 @@ class DeliveryWorker:
     """Sends due outbox rows through ``senders``, keyed by channel.
 
     ``rate_limiters`` paces each channel that has one, and a channel without one is sent
-    as fast as its sender answers. ``max_in_flight`` is the maximum number of sends in
+    as fast as its sender returns. ``max_in_flight`` is the maximum number of sends in
     progress at once, counting those waiting for their rate limit. ``clock`` returns
-    the current time as an aware datetime. ``counts`` holds the number of outcomes
+    the current time as an aware datetime. ``counts`` contains the number of outcomes
     per (channel, outcome) since the worker was created: sent, failed, skipped, retry,
     deferred, error, plus unreachable for each address marked so and rate_limited for
-    each pause that a provider asked for.
+    each pause that a provider requested.
     """
 
     def __init__(
@@ -62,6 +62,7 @@ class DeliveryWorker:
         batch_size: int = 50,
         rate_limiters: Mapping[str, RateLimiter] | None = None,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        lease: timedelta = LEASE,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError(f"invalid max_in_flight {max_in_flight!r}: expected at least 1")
@@ -71,6 +72,9 @@ class DeliveryWorker:
         self.batch_size = batch_size
         self.rate_limiters = dict(rate_limiters or {})
         self.max_in_flight = max_in_flight
+        self.lease = lease
+        # A shorter lease (as in tests) keeps the same proportion of time to send.
+        self.send_time_reserve = min(SEND_TIME_RESERVE, lease / 2)
         self.counts: Counter[tuple[str, str]] = Counter()
         self._wake = asyncio.Event()
 
@@ -98,12 +102,12 @@ class DeliveryWorker:
 
         Rows are claimed only for free send slots, so a claimed row starts at once. A row
         of an address becomes claimable when the row before it is finished, so new rows
-        are claimed whenever half the slots are free. Returns when nothing is due and
-        nothing is in flight. Once ``stop`` is set, nothing more is claimed, and sends
+        are claimed whenever a quarter of the slots are free. Returns when nothing is due
+        and nothing is in flight. Once ``stop`` is set, nothing more is claimed, and sends
         still waiting for their rate limit give up their rows (see _deliver).
         """
         sent = 0
-        claim_threshold = max(1, self.max_in_flight // 2)
+        claim_threshold = max(1, self.max_in_flight // 4)
         in_flight: set[asyncio.Task[str]] = set()
         try:
             while True:
@@ -129,7 +133,7 @@ class DeliveryWorker:
         Returns each row's id with the time its lease expires.
         """
         now = self.clock()
-        lease_expires_at = now + LEASE
+        lease_expires_at = now + self.lease
         earlier = aliased(OutboxMessage)
         earlier_unsent = (
             select(earlier.id)
@@ -160,9 +164,11 @@ class DeliveryWorker:
             return [(row.id, lease_expires_at) for row in rows]
 
     async def _deliver_counted(self, row_id: int, lease_expires_at: datetime, stop: asyncio.Event | None) -> str:
-        """Deliver one row and count its outcome. An unexpected error is logged and gives
-        "error", so that it does not cancel the other sends; the row goes out again when
-        its lease expires."""
+        """Deliver one row and count its outcome.
+
+        An unexpected error is logged and counted as "error" instead of raised, so that it
+        does not cancel the other sends. The row goes out again when its lease expires.
+        """
         channel = "unknown"
         try:
             channel, outcome = await self._deliver(row_id, lease_expires_at, stop)
@@ -195,7 +201,7 @@ class DeliveryWorker:
             if not await _wait_for_rate_limit(limiter, address.value, stop):
                 log.info("outbox %s on %s: stopping before its turn; it is sent again when its lease expires", row_id, channel)
                 return channel, "deferred"
-            if self.clock() + SEND_TIME_RESERVE > lease_expires_at:
+            if self.clock() + self.send_time_reserve > lease_expires_at:
                 log.warning("outbox %s on %s waited for the rate limit until its lease nearly expired; it is sent at the next claim", row_id, channel)
                 return channel, "deferred"
 
@@ -221,7 +227,7 @@ class DeliveryWorker:
                 # Flood control covers the whole bot, not one chat: pause every send.
                 limiter.pause(error.retry_after)
                 self.counts[(channel, "rate_limited")] += 1
-                log.warning("%s asked to wait %.1f s (code %s); pausing the channel", channel, error.retry_after, error.code)
+                log.warning("%s requested a wait of %.1f s (code %s); pausing the channel", channel, error.retry_after, error.code)
             log.warning("outbox %s on %s failed (code %s); retrying in %.1f s", row_id, channel, error.code, delay)
             await self._retry(row_id, error.code, delay)
             return "retry"

@@ -1,9 +1,9 @@
 """Send pacing per channel, so that the delivery worker stays within the providers' limits.
 
-Telegram's Bots FAQ asks bots to send no more than about 30 messages a second overall and
-no more than one a second within one chat, and answers 429 with a ``retry_after`` when a
-bot goes over. A Twilio long code sends about one message a second. The rates come from
-bot.settings.Settings.
+Telegram's Bots FAQ advises bots to send no more than about 30 messages a second overall
+and no more than one a second within one chat, and the Bot API responds with 429 and a
+``retry_after`` to a bot that exceeds its limits. Twilio channels get a rate per sender
+number. The rates come from bot.settings.Settings.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class _Spacing:
     Consecutive grants are at least 1/rate apart. In addition, any ``count`` consecutive
     grants span at least ``count / rate`` seconds, where ``count`` is the whole part of the
     rate (at least 1). For a whole rate such as 30 that span is exactly one second, so no
-    half-open window [t, t + 1) ever holds more than 30 grants, even where adding 1/30
+    half-open window [t, t + 1) ever contains more than 30 grants, even where adding 1/30
     thirty times rounds to just under one second.
     """
 
@@ -100,8 +100,13 @@ class RateLimiter:
         """The clock time before which no send is granted; -inf when never paused."""
         return self._paused_until
 
+    @property
+    def tracked_keys(self) -> int:
+        """The number of keys whose recent grants the limiter still stores."""
+        return len(self._keys)
+
     def pause(self, seconds: float) -> None:
-        """Grant nothing for ``seconds`` from now, as a provider's ``retry_after`` asks.
+        """Grant nothing for ``seconds`` from now, as a provider's ``retry_after`` requests.
 
         A shorter pause never ends a longer one that is already running.
         """
@@ -148,7 +153,7 @@ class RateLimiter:
             await self._sleep(wait)
 
     def _sweep_keys(self) -> None:
-        """Forget the keys that nobody waits for and whose next slot has passed."""
+        """Remove the keys without waiters whose next slot has passed."""
         if len(self._keys) < self._next_sweep_size:
             return
         now = self._clock()

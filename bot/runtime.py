@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 import logging
 from dataclasses import dataclass, field
 
@@ -116,7 +117,12 @@ def build_runtime(settings: Settings) -> Runtime:
             default_locale=settings.default_locale,
             status_callback=status_callback_url(settings.public_url),
         )
-    worker = DeliveryWorker(sessionmaker, senders, rate_limiters=build_rate_limiters(settings))
+    worker = DeliveryWorker(
+        sessionmaker,
+        senders,
+        rate_limiters=build_rate_limiters(settings),
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+    )
     processor = InboundProcessor(sessionmaker, Engine(panel_info(settings)), on_queued=worker.wake)
     scheduler = PanelScheduler(
         sessionmaker,

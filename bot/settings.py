@@ -68,6 +68,9 @@ class Settings:
     invitations_per_week: int = 2
     reminder_after_hours: float = 48.0
     scheduler_interval_seconds: float = 30.0
+    # How long a delivery worker owns a message it is sending; after a crash the message is
+    # sent again once this has passed. It must outlast the slowest request (30 s for Twilio).
+    delivery_lease_seconds: float = 60.0
     panel_name: str = "Inwonerspanel"
     panel_owner: str | None = None
     privacy_url: str | None = None
@@ -329,6 +332,7 @@ _VALIDATORS = {
     "invitations_per_week": _count,
     "reminder_after_hours": _positive_number,
     "scheduler_interval_seconds": _positive_number,
+    "delivery_lease_seconds": _positive_number,
     "privacy_url": _url,
     "default_locale": _locale,
 }

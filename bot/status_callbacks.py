@@ -61,7 +61,7 @@ CALLBACK_ERROR_CODES: Mapping[str, ErrorCodeMeaning] = {
     # Twilio documents 30003 as a handset that is switched off, out of coverage or
     # roaming, usually for a while, and advises trying again. So it stays reachable.
     "30003": ErrorCodeMeaning("unreachable destination handset", address_unreachable=False),
-    # An unknown, inactive or disconnected number.
+    # A number that the carrier reports as unknown, inactive or out of service.
     "30005": ErrorCodeMeaning("unknown destination handset", address_unreachable=True),
     # A landline, which cannot receive SMS. Twilio advises not to retry.
     "30006": ErrorCodeMeaning("landline or unreachable carrier", address_unreachable=True),
@@ -112,7 +112,7 @@ def parse_status_form(form: Mapping[str, str]) -> StatusReport:
         raise MalformedStatusCallback("missing MessageStatus in Twilio status callback form")
 
     error_code = form.get("ErrorCode", "").strip() or None
-    if error_code is not None and not (error_code.isdigit() and len(error_code) <= MAX_ERROR_CODE_LENGTH):
+    if error_code is not None and not (error_code.isascii() and error_code.isdigit() and len(error_code) <= MAX_ERROR_CODE_LENGTH):
         raise MalformedStatusCallback(f"invalid ErrorCode {error_code[:40]!r}: expected a Twilio error number")
     return StatusReport(message_sid, status, error_code)
 
@@ -133,7 +133,7 @@ def next_delivery_status(current: str | None, reported: str) -> str | None:
         return reported if (current, reported) == ("delivered", "read") else None
     if reported in FINAL_STATUSES:
         return reported
-    # A status this module does not know is stored nowhere, but any known one replaces it.
+    # Only other code can have stored an unknown status, and any known status replaces it.
     if current not in PROGRESS_ORDER or PROGRESS_ORDER[reported] > PROGRESS_ORDER[current]:
         return reported
     return None

@@ -51,6 +51,9 @@ async def panel_server(database_url, telegram_api, twilio_api):
         twilio_api_url=twilio_api.url,
         panel_owner="Stichting Test",
         privacy_url="https://example.org/privacy",
+        # Pacing has its own tests; here it would only make each reply wait a second.
+        telegram_chat_rate_per_second=1000,
+        twilio_rate_per_second=1000,
     )
     settings.require_for_serving()
     runtime = build_runtime(settings)

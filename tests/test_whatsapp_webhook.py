@@ -41,6 +41,9 @@ def panel_settings(database_url, telegram_api, twilio_api, **overrides) -> Setti
         twilio_api_url=twilio_api.url,
         panel_owner="Stichting Test",
         privacy_url="https://example.org/privacy",
+        # Pacing has its own tests; here it would only make each reply wait a second.
+        telegram_chat_rate_per_second=1000,
+        twilio_rate_per_second=1000,
     )
     values.update(overrides)
     return Settings(**values)

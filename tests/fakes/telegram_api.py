@@ -3,7 +3,7 @@
 Responses follow the Bot API shapes: {"ok": true, "result": ...} on success and
 {"ok": false, "error_code": ..., "description": ..., "parameters": {...}} on errors.
 
-For load tests the fake can answer slowly, fail with server errors, record when each
+For load tests the fake can respond slowly, fail with server errors, record when each
 sendMessage request arrived, and act as Telegram's flood control (enable_flood_control).
 """
 
@@ -81,7 +81,7 @@ class FakeTelegramApi(LoopbackServer):
 
     ``clock`` gives the times in seconds that ``send_request_times`` and ``sent_times``
     record and that flood control counts with. ``response_delay`` is the time in seconds
-    that the fake waits before it answers each request. ``max_concurrent_sends`` is the
+    that the fake waits before it responds to each request. ``max_concurrent_sends`` is the
     maximum number of sendMessage requests that were in progress at once.
     """
 
@@ -150,11 +150,11 @@ class FakeTelegramApi(LoopbackServer):
             self.fail_send(chat_id, status, description, times=times)
 
     def enable_flood_control(self, max_per_second: int = 30, max_per_chat_per_second: int = 1) -> None:
-        """Answer 429 with ``retry_after``, as Telegram's flood control does, to a
+        """Respond with 429 and ``retry_after``, as Telegram's flood control does, to a
         sendMessage request that would make more than ``max_per_second`` accepted
         messages in one second overall, or more than ``max_per_chat_per_second`` in one
-        chat. A window of one second ends at the request and excludes the instant one
-        second before it. Requests answered with 429 do not count.
+        chat. The second is the one before the request, so a message accepted exactly one
+        second earlier no longer counts. Rejected requests do not count either.
         """
         self._flood_control = _FloodControl(max_per_second, max_per_chat_per_second)
 
@@ -193,7 +193,7 @@ class FakeTelegramApi(LoopbackServer):
             await self._delay()
             return handler(params)
 
-        # The message is accepted or rejected on arrival, and the answer comes after the delay.
+        # The message is accepted or rejected on arrival, and the response comes after the delay.
         self.concurrent_sends += 1
         self.max_concurrent_sends = max(self.max_concurrent_sends, self.concurrent_sends)
         try:
