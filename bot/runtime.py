@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 import logging
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ from bot.settings import Settings
 from bot.status_callbacks import status_callback_url
 from bot.turn import PanelInfo
 from store.db import create_engine, create_sessionmaker, upgrade
+from store.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +92,12 @@ def panel_info(settings: Settings) -> PanelInfo:
     )
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Build the runtime for ``settings``; call ``settings.require_for_serving()`` first."""
+def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime:
+    """Build the runtime for ``settings``; call ``settings.require_for_serving()`` first.
+
+    ``clock`` is the time for every decision (tests pass one they control); pacing alone
+    uses the monotonic clock.
+    """
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
     senders: dict[str, Sender] = {}
@@ -116,18 +122,21 @@ def build_runtime(settings: Settings) -> Runtime:
             templates=settings.whatsapp_templates(),
             default_locale=settings.default_locale,
             status_callback=status_callback_url(settings.public_url),
+            clock=clock,
         )
     worker = DeliveryWorker(
         sessionmaker,
         senders,
+        clock=clock,
         rate_limiters=build_rate_limiters(settings),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
     )
-    processor = InboundProcessor(sessionmaker, Engine(panel_info(settings)), on_queued=worker.wake)
+    processor = InboundProcessor(sessionmaker, Engine(panel_info(settings), clock=clock), on_queued=worker.wake)
     scheduler = PanelScheduler(
         sessionmaker,
         SendPolicy.from_settings(settings, senders),
         interval_seconds=settings.scheduler_interval_seconds,
+        clock=clock,
         on_queued=worker.wake,
     )
     return Runtime(settings, engine, sessionmaker, processor, worker, senders, telegram, scheduler)

@@ -10,11 +10,10 @@ import sys
 from collections import Counter
 from datetime import timedelta
 
-import aiohttp
-import pytest
 from sqlalchemy import func, select
 
 from bot.channels.types import Channel
+from bot.delivery import DEFAULT_MAX_IN_FLIGHT
 from bot.publishing import publish
 from bot.segments import Segment
 from store.db import create_engine, create_sessionmaker, sqlite_url, upgrade
@@ -124,7 +123,11 @@ async def test_broadcast_survives_sigkill(tmp_path, telegram_api):
     duplicates = {chat: count for chat, count in per_chat.items() if count > 1}
     assert sent_before_kill < RESIDENTS
     assert len(per_chat) == RESIDENTS
-    assert duplicates == {}
+    # A request that reached Telegram just before the kill, but whose row was not yet
+    # marked sent, goes again: Telegram has no idempotency key to prevent that. Only the
+    # sends in flight at the kill can be repeated, and each at most once.
+    assert len(duplicates) <= DEFAULT_MAX_IN_FLIGHT
+    assert set(duplicates.values()) <= {2}
 
 
 async def test_two_servers_invite_once(tmp_path, telegram_api):
