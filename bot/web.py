@@ -67,17 +67,23 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         log.warning("Telegram webhook rejected: secret token missing or wrong")
         raise web.HTTPForbidden(text="invalid or missing X-Telegram-Bot-Api-Secret-Token\n")
 
+    if request.content_type != "application/json":
+        log.warning("Telegram webhook rejected: content type %s", request.content_type)
+        raise web.HTTPUnsupportedMediaType(text="expected a JSON body (Content-Type: application/json)\n")
     body = await request.read()
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        log.warning("Telegram webhook rejected: body is not valid JSON")
         raise web.HTTPBadRequest(text=f"body is not valid JSON: {error}\n") from None
     if not isinstance(data, dict):
+        log.warning("Telegram webhook rejected: body is not a JSON object")
         raise web.HTTPBadRequest(text="body must be a JSON object (a Telegram Update)\n")
     try:
         inbound = telegram.parse_update(data, runtime.telegram.bot)
     except telegram.MalformedUpdate as error:
-        raise web.HTTPBadRequest(text=f"not a valid Telegram Update: {error}\n") from None
+        log.warning("Telegram webhook rejected: %s", error)
+        raise web.HTTPBadRequest(text=f"{error}\n") from None
 
     if inbound is not None:
         await runtime.processor.process(inbound)
@@ -105,6 +111,8 @@ async def _twilio_webhook(request: web.Request, channel: Channel) -> web.Respons
     try:
         inbound = twilio_sms.parse_form(params, channel)
     except twilio_sms.MalformedForm as error:
+        # The error text can contain the sender's number, so the log names only the path.
+        log.warning("Twilio webhook rejected: malformed message form on %s", request.path)
         raise web.HTTPBadRequest(text=f"not a valid Twilio message webhook: {error}\n") from None
 
     await runtime.processor.process(inbound)
@@ -124,6 +132,7 @@ async def twilio_status_callback(request: web.Request) -> web.Response:
     try:
         report = status_callbacks.parse_status_form(params)
     except status_callbacks.MalformedStatusCallback as error:
+        log.warning("Twilio status callback rejected: malformed form")
         raise web.HTTPBadRequest(text=f"not a valid Twilio status callback: {error}\n") from None
 
     await status_callbacks.record_status(runtime.sessionmaker, report, now=utcnow())
@@ -138,10 +147,12 @@ async def _signed_twilio_form(request: web.Request) -> dict[str, str]:
     """
     settings = request.app[RUNTIME].settings
     if request.content_type != "application/x-www-form-urlencoded":
+        log.warning("Twilio webhook rejected: content type %s on %s", request.content_type, request.path)
         raise web.HTTPUnsupportedMediaType(text="expected application/x-www-form-urlencoded form data\n")
     try:
         form = await request.post()
     except ValueError as error:
+        log.warning("Twilio webhook rejected: unreadable form on %s", request.path)
         raise web.HTTPBadRequest(text=f"body is not valid form data: {error}\n") from None
     params = {key: str(value) for key, value in form.items()}
 

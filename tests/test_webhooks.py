@@ -373,3 +373,21 @@ async def test_telegram_unknown_fields_accepted(panel_server, telegram_api):
     assert response.status == 200
     replies = await resident.delivered()
     assert "Doe je mee?" in replies[0].text
+
+
+async def test_telegram_wrong_content_type(panel_server):
+    client, _ = panel_server
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "text/plain"}
+    response = await client.post("/webhooks/telegram", data=json.dumps(telegram_text_update(1, CHAT_ID, "hoi")), headers=headers)
+    assert response.status == 415
+
+
+async def test_rejections_are_logged(panel_server, twilio_api, caplog):
+    client, runtime = panel_server
+    caplog.set_level("WARNING")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    await client.post("/webhooks/telegram", data=b"{not json", headers=headers)
+    await SmsResident(client, runtime, twilio_api).post({"Body": "hoi"})
+    messages = [record.getMessage() for record in caplog.records]
+    assert "Telegram webhook rejected: body is not valid JSON" in messages
+    assert "Twilio webhook rejected: malformed message form on /webhooks/twilio/sms" in messages
