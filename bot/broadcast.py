@@ -18,7 +18,8 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flows import survey_flow
-from bot.flows.prompts import make_choices, yes_no_labels
+from bot.channels.types import Channel, Choice
+from bot.flows.prompts import make_choices, question_prompt, yes_no_labels
 from bot.i18n import texts
 from bot.schedule_policy import SendPolicy
 from bot.segments import Segment
@@ -123,23 +124,44 @@ async def count_recipients(session: AsyncSession, row: Survey, policy: SendPolic
     return counts
 
 
-def invitation_text(row: Survey, locale: str) -> tuple[str, dict[str, str]]:
-    """Return the invitation text in ``locale`` and its WhatsApp template variables."""
+@dataclass(frozen=True)
+class Invitation:
+    text: str
+    choices: tuple[Choice, ...]
+    list_choices: bool
+    # The WhatsApp template variables: the survey title and the organisation that asks.
+    variables: dict[str, str]
+
+
+def build_invitation(row: Survey, locale: str, *, with_first_question: bool) -> Invitation:
+    """Return the invitation in ``locale``: the survey's first question, so the resident can
+    answer at once, or a short "do you want to take part?" with Yes and No buttons."""
     survey = survey_model(row)
     t = texts(locale)
     title = survey.text(survey.title, locale)
     organisation = survey.text(survey.requested_by, locale)
-    text = "\n".join(
-        [
-            t.gettext("New survey: %(title)s", title=title),
-            t.gettext("These questions come from %(organisation)s.", organisation=organisation),
-            "",
-            survey.text(survey.intro, locale),
-            "",
-            t.gettext("Do you want to take part?"),
-        ]
-    )
-    return text, {"1": title, "2": organisation}
+    header = [
+        t.gettext("New survey: %(title)s", title=title),
+        t.gettext("These questions come from %(organisation)s.", organisation=organisation),
+        "",
+        survey.text(survey.intro, locale),
+        "",
+    ]
+    variables = {"1": title, "2": organisation}
+    if with_first_question:
+        prompt = question_prompt(t, survey, row.id, survey.questions[0])
+        return Invitation("\n".join([*header, prompt.text]), prompt.choices, prompt.list_choices, variables)
+    choices = make_choices(f"offer:{row.id}", yes_no_labels(t))
+    return Invitation("\n".join([*header, t.gettext("Do you want to take part?")]), choices, True, variables)
+
+
+def starts_with_question(recipient: Recipient) -> bool:
+    """Return whether the invitation can be the first question itself.
+
+    Only an idle conversation can move to the survey's first question. On WhatsApp the
+    invitation may have to go as the approved template, which has only the short text.
+    """
+    return recipient.flow in (survey_flow.IDLE, survey_flow.OFFER) and recipient.channel != Channel.WHATSAPP.value
 
 
 async def send_reminders(session: AsyncSession, row: Survey, policy: SendPolicy, now: datetime) -> int | None:
@@ -166,7 +188,13 @@ async def send_reminders(session: AsyncSession, row: Survey, policy: SendPolicy,
     for address, conversation, response in (await session.execute(statement)).all():
         t = texts(conversation.locale)
         title = survey.text(survey.title, conversation.locale)
-        if response is None:
+        list_choices = True
+        if response is None and conversation.flow == survey_flow.FLOW and conversation.survey_id == row.id:
+            # The invitation was the first question: ask it again.
+            prompt = question_prompt(t, survey, row.id, survey.question(conversation.step))
+            text = "\n".join([t.gettext("Reminder: %(title)s is still open.", title=title), "", prompt.text])
+            choices, list_choices = prompt.choices, prompt.list_choices
+        elif response is None:
             text = "\n".join([t.gettext("Reminder: %(title)s is still open.", title=title), t.gettext("Do you want to take part?")])
             choices = make_choices(f"offer:{row.id}", yes_no_labels(t))
             if conversation.flow in (survey_flow.IDLE, survey_flow.OFFER):
@@ -176,7 +204,7 @@ async def send_reminders(session: AsyncSession, row: Survey, policy: SendPolicy,
             choices = ()
         variables = {"1": title, "2": survey.text(survey.requested_by, conversation.locale)}
         session.add(
-            _outbox(REMINDER, row.id, address, conversation.locale, text, choices, policy.send_time(now), variables, now)
+            _outbox(REMINDER, row.id, address, conversation.locale, text, choices, policy.send_time(now), variables, now, list_choices)
         )
         count += 1
     log.info("survey %s: %s reminders enqueued", row.slug, count)
@@ -195,10 +223,17 @@ async def close_survey(session: AsyncSession, survey_pk: int, policy: SendPolicy
         return None
     row = await session.get(Survey, survey_pk)
     survey = survey_model(row)
+    # Only residents who started get a note; an invitation nobody answered ends quietly.
     statement = (
         select(Address, Conversation)
         .join(Conversation, Conversation.address_id == Address.id)
-        .where(Conversation.survey_id == survey_pk, Conversation.flow == survey_flow.FLOW, Address.opted_out_at.is_(None))
+        .join(Response, and_(Response.resident_id == Address.resident_id, Response.survey_id == survey_pk))
+        .where(
+            Conversation.survey_id == survey_pk,
+            Conversation.flow == survey_flow.FLOW,
+            Address.opted_out_at.is_(None),
+            Response.completed_at.is_(None),
+        )
     )
     count = 0
     for address, conversation in (await session.execute(statement)).all():
@@ -261,25 +296,32 @@ async def _write_invitations(session: AsyncSession, row: Survey, recipients: lis
     if not recipients:
         return
     recent = await _recent_invitations(session, [recipient.resident_id for recipient in recipients], now)
-    rendered: dict[str, tuple[str, dict[str, str]]] = {}
+    rendered: dict[tuple[str, bool], Invitation] = {}
     values: list[dict[str, Any]] = []
     for recipient in recipients:
-        if recipient.locale not in rendered:
-            rendered[recipient.locale] = invitation_text(row, recipient.locale)
-        text, variables = rendered[recipient.locale]
-        choices = make_choices(f"offer:{row.id}", yes_no_labels(texts(recipient.locale)))
+        key = (recipient.locale, starts_with_question(recipient))
+        if key not in rendered:
+            rendered[key] = build_invitation(row, recipient.locale, with_first_question=key[1])
+        invitation = rendered[key]
         send_at = policy.invitation_time(now, recent.get(recipient.resident_id, []))
         values.append(
-            _outbox_values(INVITATION, row.id, recipient.address_id, recipient.channel, recipient.locale, text, choices, send_at, variables, now)
+            _outbox_values(
+                INVITATION, row.id, recipient.address_id, recipient.channel, recipient.locale, invitation.text,
+                invitation.choices, send_at, invitation.variables, now, list_choices=invitation.list_choices,
+            )
         )
     await session.execute(OutboxMessage.__table__.insert(), values)
-    idle = [recipient.address_id for recipient in recipients if recipient.flow in (survey_flow.IDLE, survey_flow.OFFER)]
-    if idle:
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.address_id.in_(idle), Conversation.flow.in_((survey_flow.IDLE, survey_flow.OFFER)))
-            .values(flow=survey_flow.OFFER, step=None, survey_id=row.id, misses=0, updated_at=now)
-        )
+
+    idle = [recipient for recipient in recipients if recipient.flow in (survey_flow.IDLE, survey_flow.OFFER)]
+    first_question = survey_model(row).questions[0].id
+    for starts, flow, step in ((True, survey_flow.FLOW, first_question), (False, survey_flow.OFFER, None)):
+        addresses = [recipient.address_id for recipient in idle if starts_with_question(recipient) == starts]
+        if addresses:
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.address_id.in_(addresses), Conversation.flow.in_((survey_flow.IDLE, survey_flow.OFFER)))
+                .values(flow=flow, step=step, survey_id=row.id, misses=0, updated_at=now)
+            )
 
 
 async def _recent_invitations(session: AsyncSession, resident_ids: list[int], now: datetime) -> dict[int, list[datetime]]:
@@ -307,11 +349,14 @@ def _set_offer(conversation: Conversation, survey_pk: int, now: datetime) -> Non
     conversation.updated_at = now
 
 
-def _outbox(kind, survey_pk, address: Address, locale, text, choices, send_at, variables, now) -> OutboxMessage:
-    return OutboxMessage(**_outbox_values(kind, survey_pk, address.id, address.channel, locale, text, choices, send_at, variables, now))
+def _outbox(kind, survey_pk, address: Address, locale, text, choices, send_at, variables, now, list_choices=True) -> OutboxMessage:
+    values = _outbox_values(kind, survey_pk, address.id, address.channel, locale, text, choices, send_at, variables, now, list_choices=list_choices)
+    return OutboxMessage(**values)
 
 
-def _outbox_values(kind, survey_pk, address_id, channel, locale, text, choices, send_at, variables, now) -> dict[str, Any]:
+def _outbox_values(
+    kind, survey_pk, address_id, channel, locale, text, choices, send_at, variables, now, *, list_choices: bool = True
+) -> dict[str, Any]:
     """Return the column values of one scheduled message; its key makes it unique."""
     return {
         "key": f"{kind}:{survey_pk}:{address_id}",
@@ -322,7 +367,7 @@ def _outbox_values(kind, survey_pk, address_id, channel, locale, text, choices, 
         "ignores_opt_out": False,
         "text": text,
         "choices": [{"number": c.number, "label": c.label, "payload": c.payload} for c in choices],
-        "list_choices": True,
+        "list_choices": list_choices,
         "status": "queued",
         "attempts": 0,
         "next_attempt_at": send_at,

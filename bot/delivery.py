@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -135,12 +135,18 @@ class DeliveryWorker:
         now = self.clock()
         lease_expires_at = now + self.lease
         earlier = aliased(OutboxMessage)
+        # An earlier message holds back later ones to the same address while it is being
+        # sent, is due, or waits for a retry. One that was never tried and waits for its
+        # time (an invitation held until after the quiet hours) does not hold back replies.
         earlier_unsent = (
             select(earlier.id)
             .where(
                 earlier.address_id == OutboxMessage.address_id,
                 earlier.id < OutboxMessage.id,
-                earlier.status.in_(UNSENT),
+                or_(
+                    earlier.status == "sending",
+                    and_(earlier.status == "queued", or_(earlier.attempts > 0, earlier.next_attempt_at <= now)),
+                ),
             )
             .exists()
         )

@@ -8,12 +8,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.broadcast import count_recipients, invitation_text
+from bot.broadcast import build_invitation, count_recipients
 from bot.channels.render import render_numbered
 from bot.channels.sms_segments import segment_count
 from bot.channels.types import Channel, Outbound
-from bot.flows.prompts import make_choices, yes_no_labels
-from bot.i18n import texts
 from bot.schedule_policy import SendPolicy
 from bot.segments import Segment
 from bot.settings import SUPPORTED_LOCALES, Settings
@@ -111,9 +109,9 @@ async def dry_run(session: AsyncSession, row: Survey, policy: SendPolicy, settin
     recipients = await count_recipients(session, row, policy)
     sms_segments = {}
     for locale in SUPPORTED_LOCALES:
-        text, _ = invitation_text(row, locale)
-        choices = make_choices(f"offer:{row.id}", yes_no_labels(texts(locale)))
-        sms_segments[locale] = segment_count(render_numbered(Outbound(Channel.SMS, "", text, choices)))
+        invitation = build_invitation(row, locale, with_first_question=True)
+        message = Outbound(Channel.SMS, "", invitation.text, invitation.choices, invitation.list_choices)
+        sms_segments[locale] = segment_count(render_numbered(message))
     rates = {
         Channel.TELEGRAM.value: settings.telegram_rate_per_second,
         Channel.SMS.value: settings.twilio_rate_per_second,

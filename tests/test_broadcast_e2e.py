@@ -112,21 +112,25 @@ async def test_published_survey_runs_on_its_own(panel, telegram_api, twilio_api)
     assert report.opened == ["groen-in-de-wijk"]
     assert report.invitations == 3
 
+    # Telegram and SMS get the first question itself; WhatsApp, outside its 24-hour
+    # window, the approved template.
     [telegram_invitation] = telegram_api.sent[telegram_before:]
     assert telegram_invitation.text.startswith("Nieuwe vragenlijst: Groen in de wijk")
-    assert [row[0]["text"] for row in telegram_invitation.reply_markup["inline_keyboard"]] == ["Ja", "Nee"]
+    buttons = [row[0]["text"] for row in telegram_invitation.reply_markup["inline_keyboard"]]
+    assert buttons[0] == "Bijna elke dag"
     sms, whatsapp = sorted(twilio_api.messages[twilio_before:], key=lambda message: message.to)
     assert sms.to == SMS_NUMBER
     assert "Deze vragen komen van Gemeente Den Haag." in sms.body
-    assert sms.body.endswith("1. Ja\n2. Nee")
+    assert "Vraag 1 van 7" in sms.body
+    assert sms.body.endswith("4. Bijna nooit")
     assert whatsapp.to == f"whatsapp:{WHATSAPP_NUMBER}"
     assert whatsapp.content_sid == TEMPLATE_SID
     assert whatsapp.content_variables == {"1": "Groen in de wijk", "2": "Gemeente Den Haag"}
 
-    # The SMS resident starts, the others do not.
-    await twilio_says(client, twilio_api, "/webhooks/twilio/sms", twilio_sms_form("SM" + "e" * 32, SMS_NUMBER, "ja"))
+    # The SMS resident answers the first question, the others do not.
+    await twilio_says(client, twilio_api, "/webhooks/twilio/sms", twilio_sms_form("SM" + "e" * 32, SMS_NUMBER, "2"))
     await runtime.worker.drain()
-    assert "Vraag 1 van 7" in twilio_api.messages[-1].body
+    assert "Vraag 2 van 7" in twilio_api.messages[-1].body
 
     clock.advance(hours=48)
     telegram_before, twilio_before = len(telegram_api.sent), len(twilio_api.messages)
@@ -134,6 +138,7 @@ async def test_published_survey_runs_on_its_own(panel, telegram_api, twilio_api)
     await runtime.worker.drain()
     assert report.reminders == 3
     assert telegram_api.sent[telegram_before].text.startswith("Herinnering: Groen in de wijk staat nog open.")
+    assert "Vraag 1 van 7" in telegram_api.sent[telegram_before].text
     reminders = {message.to: message for message in twilio_api.messages[twilio_before:]}
     assert reminders[SMS_NUMBER].body.startswith("Je bent nog niet klaar met Groen in de wijk.")
     assert reminders[f"whatsapp:{WHATSAPP_NUMBER}"].content_sid == TEMPLATE_SID

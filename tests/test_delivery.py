@@ -522,3 +522,14 @@ async def test_fake_flood_control_chat_limit(telegram_api, telegram_sender):
     assert [message.text for message in telegram_api.sent] == ["een", "andere chat", "twee"]
     assert telegram_api.send_request_times == [0.0, 0.5, 0.5, 1.0]
     assert telegram_api.max_sent_per_second() == 2
+
+
+async def test_held_invitation_does_not_block_reply(db, telegram_api, telegram_sender):
+    await queue(db[1], Channel.TELEGRAM, CHAT, "uitnodiging")
+    async with db[1]() as session, session.begin():
+        invitation = (await session.execute(select(OutboxMessage))).scalar_one()
+        invitation.next_attempt_at = START + timedelta(hours=10)
+    await queue(db[1], Channel.TELEGRAM, CHAT, "antwoord")
+    worker = DeliveryWorker(db[1], {Channel.TELEGRAM: telegram_sender}, clock=Clock())
+    await worker.drain()
+    assert [message.text for message in telegram_api.sent] == ["antwoord"]

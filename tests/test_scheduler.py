@@ -103,7 +103,7 @@ async def test_invitation_names_requester(db):
     assert invitation.next_attempt_at == MONDAY_10
 
 
-async def test_invited_resident_answers_yes(db):
+async def test_invitation_is_first_question(db):
     clock = Clock(MONDAY_10)
     panel = await panel_with_residents(db)
     await publish_survey(db, panel, clock, opens=MONDAY_10, closes=MONDAY_10 + timedelta(days=7))
@@ -111,8 +111,22 @@ async def test_invited_resident_answers_yes(db):
     panel.worker.clock = clock
     await panel.worker.drain()
     invitation = panel.sender.sent[-1]
-    assert invitation.choices[0].label == "Ja"
-    reply = await panel.say("", kind=InboundKind.CHOICE, payload=invitation.choices[0].payload, resident=invitation.address)
+    assert "Vraag 1 van 7: Hoe vaak ga je naar het park?" in invitation.text
+    assert [choice.label for choice in invitation.choices] == ["Elke dag", "Elke week", "Nooit"]
+    reply = await panel.say("", kind=InboundKind.CHOICE, payload=invitation.choices[1].payload, resident=invitation.address)
+    assert "Vraag 3 van 7" in reply
+
+
+async def test_busy_resident_gets_short_invitation(db):
+    clock = Clock(MONDAY_10)
+    panel = await panel_with_residents(db, names=("alice",))
+    await panel.say("IDEE", resident="alice")
+    await publish_survey(db, panel, clock, opens=MONDAY_10, closes=MONDAY_10 + timedelta(days=7))
+    await PanelScheduler(db[1], policy(), clock=clock).tick()
+    [invitation] = await outbox(db, "invitation")
+    assert invitation.text.endswith("Doe je mee?")
+    assert [choice["label"] for choice in invitation.choices] == ["Ja", "Nee"]
+    reply = await panel.say("", kind=InboundKind.CHOICE, payload=invitation.choices[0]["payload"], resident="alice")
     assert "Vraag 1 van 7" in reply
 
 
@@ -191,7 +205,7 @@ async def test_closing_ends_conversations_politely(db):
     await publish_survey(db, panel, clock, opens=MONDAY_10, closes=MONDAY_10 + timedelta(days=2))
     scheduler = PanelScheduler(db[1], policy(), clock=clock)
     await scheduler.tick()
-    await panel.say("ja", resident="alice")
+    await panel.say("1", resident="alice")
 
     clock.advance(days=2)
     report = await scheduler.tick()
@@ -200,10 +214,10 @@ async def test_closing_ends_conversations_politely(db):
     [note] = await outbox(db, "closing")
     assert "Alle typen is nu gesloten" in note.text
 
-    reply = await panel.say("1", resident="alice")
+    reply = await panel.say("1,2", resident="alice")
     assert "Vraag" not in reply
     async with db[1]() as session:
-        assert await session.scalar(select(func.count()).select_from(Answer)) == 0
+        assert await session.scalar(select(func.count()).select_from(Answer)) == 1
 
 
 async def test_restart_opens_missed_survey_once(db):

@@ -36,11 +36,7 @@ async def start(turn: Turn, row: Survey, *preface: str) -> None:
     """Begin (or continue) ``row`` for the resident, with the intro and the next question."""
     assert turn.resident is not None
     survey = survey_model(row)
-    response = await get_response(turn.session, row.id, turn.resident.id)
-    if response is None:
-        response = Response(survey_id=row.id, resident_id=turn.resident.id, channel=turn.address.channel, started_at=turn.now)
-        turn.session.add(response)
-        await turn.session.flush()
+    response = await _response(turn, row)
     answers = await answers_of(turn.session, response.id)
     question = _next_unanswered(survey, answers)
     if question is None:
@@ -175,8 +171,7 @@ async def _store_and_continue(
     turn: Turn, row: Survey, survey: SurveyModel, question: Question, value: object, *preface: str
 ) -> None:
     assert turn.resident is not None
-    response = await get_response(turn.session, row.id, turn.resident.id)
-    assert response is not None, "a survey conversation always has a response"
+    response = await _response(turn, row)
     answers = await answers_of(turn.session, response.id)
     stored = answers.get(question.id)
     if stored is None:
@@ -205,6 +200,18 @@ async def _complete(turn: Turn, survey: SurveyModel, response: Response, *prefac
         *preface,
         survey.text(survey.outro, t.locale),
     )
+
+
+async def _response(turn: Turn, row: Survey) -> Response:
+    """Return the resident's response to ``row``, creating it at their first answer (an
+    invitation that is the first question starts a conversation without one)."""
+    assert turn.resident is not None
+    response = await get_response(turn.session, row.id, turn.resident.id)
+    if response is None:
+        response = Response(survey_id=row.id, resident_id=turn.resident.id, channel=turn.address.channel, started_at=turn.now)
+        turn.session.add(response)
+        await turn.session.flush()
+    return response
 
 
 def _next_unanswered(survey: SurveyModel, answers: dict[str, Answer]) -> Question | None:
