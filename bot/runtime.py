@@ -89,6 +89,9 @@ def panel_info(settings: Settings) -> PanelInfo:
         owner=settings.panel_owner or "",
         privacy_url=settings.privacy_url or "",
         default_locale=settings.default_locale,
+        suggestions_per_week=settings.suggestions_per_week,
+        min_group_size=settings.min_group_size,
+        moderator_chat_id=settings.moderator_chat_id,
     )
 
 

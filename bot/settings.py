@@ -71,6 +71,15 @@ class Settings:
     # How long a delivery worker owns a message it is sending; after a crash the message is
     # sent again once this has passed. It must outlast the slowest request (30 s for Twilio).
     delivery_lease_seconds: float = 60.0
+    # Topics: suggestions one resident may send in 7 days, and how often (in days) approved
+    # topics are offered to the panel for support; 0 turns that broadcast off.
+    suggestions_per_week: int = 3
+    topics_broadcast_days: int = 14
+    # Results are shown only for groups of at least this many respondents.
+    min_group_size: int = 10
+    # Telegram user ids of the moderators, comma-separated, and their group chat's id.
+    moderator_telegram_ids: str | None = None
+    moderator_chat_id: int | None = None
     panel_name: str = "Inwonerspanel"
     panel_owner: str | None = None
     privacy_url: str | None = None
@@ -91,6 +100,12 @@ class Settings:
     @property
     def twilio_enabled(self) -> bool:
         return self.twilio_account_sid is not None
+
+    def moderator_ids(self) -> frozenset[int]:
+        """Return the Telegram user ids allowed to moderate from the moderators' chat."""
+        if not self.moderator_telegram_ids:
+            return frozenset()
+        return frozenset(int(part) for part in self.moderator_telegram_ids.split(",") if part.strip())
 
     def whatsapp_templates(self) -> dict[str, str]:
         """Return the configured invitation template SID per locale."""
@@ -304,6 +319,31 @@ def parse_quiet_hours(text: str) -> tuple[time, time] | None:
     return start, end
 
 
+def _non_negative_count(key: str, value: object) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise SettingsError(key, f"invalid value {value!r}", "give a whole number of 0 or more")
+    return number
+
+
+def _telegram_ids(key: str, value: object) -> str:
+    text = _text(key, str(value))
+    parts = [part.strip() for part in text.split(",")]
+    if not parts or not all(re.fullmatch(r"\d{1,20}", part) for part in parts):
+        raise SettingsError(key, f"invalid user ids {text!r}", "give numeric Telegram user ids separated by commas, such as 12345,67890")
+    return ",".join(parts)
+
+
+def _chat_id(key: str, value: object) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise SettingsError(key, f"invalid chat id {value!r}", "give the numeric id of the moderators' group, such as -1001234567890") from None
+
+
 def _locale(key: str, value: object) -> str:
     text = _text(key, value).lower()
     if text not in SUPPORTED_LOCALES:
@@ -333,6 +373,11 @@ _VALIDATORS = {
     "reminder_after_hours": _positive_number,
     "scheduler_interval_seconds": _positive_number,
     "delivery_lease_seconds": _positive_number,
+    "suggestions_per_week": _count,
+    "topics_broadcast_days": _non_negative_count,
+    "min_group_size": _count,
+    "moderator_telegram_ids": _telegram_ids,
+    "moderator_chat_id": _chat_id,
     "privacy_url": _url,
     "default_locale": _locale,
 }

@@ -20,6 +20,12 @@ class PanelInfo:
     owner: str
     privacy_url: str
     default_locale: str = "nl"
+    # Topic suggestions one resident may send in 7 days.
+    suggestions_per_week: int = 3
+    # Results are shown only for groups of at least this many respondents.
+    min_group_size: int = 10
+    # The moderators' Telegram group, which hears of every new suggestion.
+    moderator_chat_id: int | None = None
 
 
 @dataclass(frozen=True)

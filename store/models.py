@@ -115,6 +115,8 @@ class Conversation(Base):
     misses: Mapped[int] = mapped_column(Integer, default=0)
     # Where to go back to after an interruption (language choice, topic suggestion).
     resume: Mapped[dict[str, Any] | None]
+    # Data of the current flow: a topic being written, the topic ids just listed.
+    context: Mapped[dict[str, Any] | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -141,6 +143,11 @@ class Survey(Base):
     invite_cursor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     invitations_done_at: Mapped[datetime | None]
     reminders_done_at: Mapped[datetime | None]
+    # The organisation that asked these questions, and the topic they grew from.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    # Set when the followers of ``topic_id`` were told the survey opened.
+    topic_followers_told_at: Mapped[datetime | None]
 
 
 class Response(Base):
@@ -171,15 +178,99 @@ class Answer(Base):
 
 
 class Suggestion(Base):
-    """A topic a resident put forward with IDEE/IDEA, waiting for moderation."""
+    """A topic a resident put forward. Approved suggestions are the panel's topics.
+
+    status: pending -> approved or rejected, or merged (into ``merged_into_id``).
+    """
 
     __tablename__ = "suggestions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"), index=True)
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # The neighbourhood the resident named, if any.
+    neighbourhood: Mapped[str | None] = mapped_column(String(100))
+    # The wording residents see when the topic is offered for support (default: ``text``).
+    title: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Support(Base):
+    """One resident's support for one topic; a resident supports a topic once."""
+
+    __tablename__ = "supports"
+    __table_args__ = (UniqueConstraint("suggestion_id", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Organisation(Base):
+    """The panel's owner or a partner organisation that asks questions and gets results."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # owner, municipality, neighbourhood_council, business_association, housing_corporation, other
+    kind: Mapped[str] = mapped_column(String(32))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    # The language of the organisation's digest.
+    locale: Mapped[str] = mapped_column(String(8), default="nl", server_default="nl")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyOutcome(Base):
+    """What the requesting organisation did with a survey's results, per locale."""
+
+    __tablename__ = "survey_outcomes"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    texts: Mapped[dict[str, Any]]
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One moderator action: who did what to which record, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # A command-line user name, or "telegram:<user id>" for a moderator in the chat.
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None]
+
+
+class ModeratorPrompt(Base):
+    """A reject button a moderator pressed in the moderators' chat: the next reply from that
+    moderator is the reason."""
+
+    __tablename__ = "moderator_prompts"
+
+    moderator_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduledRun(Base):
+    """A periodic job's run, claimed by a unique key (such as ``topics:2026-W49``), so two
+    schedulers or a restart never run the same period twice."""
+
+    __tablename__ = "scheduled_runs"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ran_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class InboundMessage(Base):
