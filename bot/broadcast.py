@@ -17,14 +17,18 @@ from typing import Any
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import topics
 from bot.flows import survey_flow
 from bot.channels.types import Channel, Choice
-from bot.flows.prompts import make_choices, question_prompt, yes_no_labels
+from bot.flows.pending import TOPICS
+from bot.flows.prompts import make_choices, question_prompt, topics_prompt, yes_no_labels
 from bot.i18n import texts
 from bot.schedule_policy import SendPolicy
 from bot.segments import Segment
 from bot.surveys import survey_model
-from store.models import Address, Conversation, OutboxMessage, Resident, Response, Survey
+from sqlalchemy.exc import IntegrityError
+
+from store.models import Address, Conversation, OutboxMessage, Resident, Response, ScheduledRun, Survey
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,12 @@ async def open_due(session: AsyncSession, survey_pk: int, now: datetime) -> bool
         .where(Survey.id == survey_pk, Survey.status == "scheduled")
         .values(status="open", opened_at=now)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    row = await session.get(Survey, survey_pk)
+    await session.refresh(row)
+    await topics.tell_topic_followers(session, row, now)
+    return True
 
 
 async def enqueue_invitation_batch(
@@ -358,8 +367,9 @@ def _outbox_values(
     kind, survey_pk, address_id, channel, locale, text, choices, send_at, variables, now, *, list_choices: bool = True
 ) -> dict[str, Any]:
     """Return the column values of one scheduled message; its key makes it unique."""
+    subject = survey_pk if survey_pk is not None else send_at.strftime("%Y%m%d%H%M")
     return {
-        "key": f"{kind}:{survey_pk}:{address_id}",
+        "key": f"{kind}:{subject}:{address_id}",
         "kind": kind,
         "survey_id": survey_pk,
         "channel": channel,
@@ -375,3 +385,46 @@ def _outbox_values(
         "template_variables": variables,
         "created_at": now,
     }
+
+
+async def offer_topics(session: AsyncSession, policy: SendPolicy, now: datetime, period_key: str, limit: int = 5) -> int | None:
+    """Offer the most supported approved topics to every reachable resident, once per
+    ``period_key``. Returns the number of messages, or None if this period already ran."""
+    try:
+        async with session.begin_nested():
+            session.add(ScheduledRun(key=period_key, ran_at=now))
+    except IntegrityError:
+        return None
+    rows = await topics.approved_topics(session, limit)
+    if not rows:
+        return 0
+    listed = [[row.suggestion.id, topics.public_title(row.suggestion)] for row in rows]
+    statement = (
+        select(Address, Conversation)
+        .join(Conversation, Conversation.address_id == Address.id)
+        .where(
+            Address.resident_id.is_not(None),
+            Address.opted_out_at.is_(None),
+            Address.unreachable_at.is_(None),
+            Address.channel.in_(sorted(policy.channels)),
+        )
+    )
+    count = 0
+    for address, conversation in (await session.execute(statement)).all():
+        t = texts(conversation.locale)
+        idle = conversation.flow in (survey_flow.IDLE, survey_flow.OFFER)
+        if idle:
+            prompt = topics_prompt(t, [title for _, title in listed])
+            text, choices = prompt.text, prompt.choices
+            conversation.flow, conversation.step, conversation.survey_id = TOPICS, "choose", None
+            conversation.context = {"topics": listed}
+            conversation.resume = None
+        else:
+            lines = [t.gettext("These topics are on the panel's list:")]
+            lines += [f"- {title}" for _, title in listed]
+            lines.append(t.gettext("Send TOPICS when you want to support one."))
+            text, choices = "\n".join(lines), ()
+        session.add(_outbox("topics", None, address, conversation.locale, text, choices, policy.send_time(now), None, now))
+        count += 1
+    log.info("topics offered to %s residents (%s)", count, period_key)
+    return count

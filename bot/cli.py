@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_broadcast, cli_survey
+from bot import cli_broadcast, cli_survey, cli_topics
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from store.db import describe_database, sqlite_url
@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE")
     load = survey_commands.add_parser("load", parents=[common], help="validate a survey file and open it for residents")
     load.add_argument("file", metavar="FILE")
+    load.add_argument("--org", metavar="ID", help="the organisation that asks these questions (see: chatpanel org list)")
+    load.add_argument(
+        "--from-topic", type=int, metavar="ID",
+        help="the approved topic this survey grew from; its suggesters and supporters are told when it opens",
+    )
     survey_commands.add_parser("list", parents=[common], help="list loaded surveys")
     results = survey_commands.add_parser("results", parents=[common], help="counts and percentages per question")
     results.add_argument("survey_id", metavar="SURVEY_ID")
@@ -65,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     broadcast_commands = broadcast.add_subparsers(dest="broadcast_command", required=True, metavar="COMMAND")
     status = broadcast_commands.add_parser("status", parents=[common], help="queued, sent, delivered and failed per channel")
     status.add_argument("survey_id", nargs="?", metavar="SURVEY_ID")
+
+    cli_topics.add_parsers(commands, common)
     return parser
 
 
@@ -117,6 +124,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return serve(settings)
     if args.command == "db":
         return asyncio.run(cli_survey.upgrade_database(settings))
+    if args.command in ("topics", "org", "audit"):
+        return asyncio.run(cli_topics.run(args, settings))
     if args.command == "broadcast":
         return asyncio.run(cli_broadcast.status_command(settings, args.survey_id))
     if args.survey_command == "publish":
@@ -128,7 +137,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.survey_command == "close":
         return asyncio.run(cli_broadcast.close_command(settings, args.survey_id))
     if args.survey_command == "load":
-        return asyncio.run(cli_survey.load(settings, args.file))
+        return asyncio.run(cli_survey.load(settings, args.file, organisation=args.org, topic_id=args.from_topic))
     if args.survey_command == "list":
         return asyncio.run(cli_survey.list_surveys(settings))
     return asyncio.run(cli_survey.results(settings, args.survey_id, args.format, args.lang or settings.default_locale))

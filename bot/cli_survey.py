@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
 import sys
 
@@ -13,8 +14,9 @@ from bot.i18n import texts
 from bot.results import SurveyResults, survey_results
 from bot.settings import Settings
 from bot.surveys import SurveyConflict, find_survey, save_survey, survey_model
+from bot.topics import TopicError, link_survey
 from store.db import create_engine, create_sessionmaker, describe_database, sqlite_file, upgrade
-from store.models import Response, Survey
+from store.models import Organisation, Response, Survey, utcnow
 
 
 def validate(paths: list[str]) -> int:
@@ -41,7 +43,7 @@ async def upgrade_database(settings: Settings) -> int:
     return 0
 
 
-async def load(settings: Settings, path: str) -> int:
+async def load(settings: Settings, path: str, *, organisation: str | None = None, topic_id: int | None = None) -> int:
     try:
         survey = load_survey_file(path)
     except SurveyValidationError as error:
@@ -54,13 +56,25 @@ async def load(settings: Settings, path: str) -> int:
         await upgrade(engine)
         async with create_sessionmaker(engine)() as session, session.begin():
             saved = await save_survey(session, survey)
-    except SurveyConflict as error:
-        print(f"chatpanel: error: {error}", file=sys.stderr)
+            await _link(session, saved.row, organisation, topic_id)
+    except (SurveyConflict, TopicError) as error:
+        print(f"chatpanel: error: {error}; nothing was loaded", file=sys.stderr)
         return 1
     finally:
         await engine.dispose()
     print(f"survey {survey.id!r} {saved.outcome}; it is open for residents")
     return 0
+
+
+async def _link(session, row, organisation: str | None, topic_id: int | None) -> None:
+    """Link a loaded survey to its organisation and the topic it grew from."""
+    if organisation is not None:
+        found = (await session.execute(select(Organisation).where(Organisation.slug == organisation))).scalar_one_or_none()
+        if found is None:
+            raise TopicError(f"no organisation {organisation!r}; add it with: chatpanel org add")
+        row.organisation_id = found.id
+    if topic_id is not None:
+        await link_survey(session, row, topic_id, getpass.getuser(), utcnow())
 
 
 async def list_surveys(settings: Settings) -> int:

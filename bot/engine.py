@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.types import Inbound, InboundKind
-from bot.flows import idea, language, onboarding, pending, survey_flow
+from bot.flows import about, idea, language, onboarding, pending, support, survey_flow
 from bot.flows.keywords import Keyword, match_keyword
-from bot.flows.prompts import split_payload, survey_token
+from bot.flows.prompts import IDEA_TOKEN, TOPICS_TOKEN, split_payload, survey_token
 from bot.flows.text import is_reaction
 from bot.i18n import normalize_locale
 from bot.turn import PanelInfo, Reply, Turn
@@ -120,10 +120,12 @@ class Engine:
             await idea.answer(turn, text)
         elif flow == pending.LANGUAGE:
             await language.answer(turn, text)
+        elif flow == pending.TOPICS:
+            await support.answer(turn, text)
         elif turn.resident is None:
             # Declined earlier, or never got further than the address: start again.
             await onboarding.welcome(turn)
-        else:
+        elif not await idea.offer_free_message(turn, text):
             await survey_flow.offer(turn)
 
     async def _keyword(self, turn: Turn, keyword: Keyword) -> None:
@@ -139,6 +141,10 @@ class Engine:
             await idea.begin(turn)
         elif keyword is Keyword.SKIP:
             await self._skip(turn)
+        elif keyword is Keyword.ABOUT:
+            turn.say(await about.about_text(turn), prompt=await pending.current_prompt(turn))
+        elif keyword is Keyword.TOPICS:
+            await support.begin(turn)
         else:
             raise AssertionError(f"unhandled keyword {keyword}")
 
@@ -149,8 +155,8 @@ class Engine:
         elif flow == survey_flow.FLOW:
             await survey_flow.skip(turn)
         elif flow == pending.IDEA:
-            await idea.cancel(turn)
-        elif flow == pending.LANGUAGE:
+            await idea.skip(turn)
+        elif flow in (pending.LANGUAGE, pending.TOPICS):
             await pending.resume(turn)
         else:
             turn.say(turn.t.gettext("There is no question to skip right now."), prompt=await pending.current_prompt(turn))
@@ -235,6 +241,10 @@ def _step_token(turn: Turn) -> str | None:
         return f"offer:{conversation.survey_id}"
     if conversation.flow == survey_flow.FLOW:
         return survey_token(conversation.survey_id or 0, conversation.step or "")
+    if conversation.flow == pending.IDEA and conversation.step in (pending.IDEA_OFFER, pending.IDEA_CONFIRM):
+        return IDEA_TOKEN
+    if conversation.flow == pending.TOPICS:
+        return TOPICS_TOKEN
     return None
 
 

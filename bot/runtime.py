@@ -92,6 +92,7 @@ def panel_info(settings: Settings) -> PanelInfo:
         suggestions_per_week=settings.suggestions_per_week,
         min_group_size=settings.min_group_size,
         moderator_chat_id=settings.moderator_chat_id,
+        timezone=settings.timezone,
     )
 
 
@@ -141,5 +142,6 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
         interval_seconds=settings.scheduler_interval_seconds,
         clock=clock,
         on_queued=worker.wake,
+        topics_every_days=settings.topics_broadcast_days,
     )
     return Runtime(settings, engine, sessionmaker, processor, worker, senders, telegram, scheduler)

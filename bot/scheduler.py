@@ -36,6 +36,7 @@ class TickReport:
     invitations: int = 0
     reminders: int = 0
     closed: list[str] = field(default_factory=list)
+    topic_offers: int = 0
 
 
 class PanelScheduler:
@@ -48,6 +49,7 @@ class PanelScheduler:
         clock: Callable[[], datetime] = utcnow,
         batch_size: int = broadcast.DEFAULT_BATCH_SIZE,
         on_queued: Callable[[], None] | None = None,
+        topics_every_days: int = 0,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.policy = policy
@@ -55,6 +57,7 @@ class PanelScheduler:
         self.clock = clock
         self.batch_size = batch_size
         self.on_queued = on_queued
+        self.topics_every_days = topics_every_days
         self._scheduler: AsyncIOScheduler | None = None
         # Held while a tick runs, so stop() lets a tick finish instead of cancelling it.
         self._running = asyncio.Lock()
@@ -101,7 +104,8 @@ class PanelScheduler:
         await self._invite(now, report)
         await self._remind_due(now, report)
         await self._close_due(now, report)
-        if (report.invitations or report.reminders or report.closed) and self.on_queued is not None:
+        await self._offer_topics(now, report)
+        if (report.invitations or report.reminders or report.closed or report.topic_offers) and self.on_queued is not None:
             self.on_queued()
         return report
 
@@ -146,3 +150,12 @@ class PanelScheduler:
             for survey_pk, slug in due.all():
                 if await broadcast.close_survey(session, survey_pk, self.policy, now) is not None:
                     report.closed.append(slug)
+
+    async def _offer_topics(self, now: datetime, report: TickReport) -> None:
+        """Offer the approved topics once every ``topics_every_days`` days (0: never)."""
+        if self.topics_every_days <= 0:
+            return
+        local_day = now.astimezone(self.policy.zone).date()
+        period = local_day.toordinal() // self.topics_every_days
+        async with self.sessionmaker() as session, session.begin():
+            report.topic_offers = await broadcast.offer_topics(session, self.policy, now, f"topics:{period}") or 0

@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.notify import notify_resident
-from store.models import Address, AuditEntry, OutboxMessage, Suggestion, Support
+from bot.surveys import survey_model
+from store.models import Address, AuditEntry, OutboxMessage, Suggestion, Support, Survey
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,45 @@ async def list_topics(session: AsyncSession, status: str | None = None) -> list[
 async def approved_topics(session: AsyncSession, limit: int) -> list[TopicRow]:
     """Return the most supported approved topics that no survey has been made of yet."""
     return (await list_topics(session, APPROVED))[:limit]
+
+
+async def link_survey(session: AsyncSession, survey: Survey, topic_id: int, actor: str, now: datetime) -> None:
+    """Record that ``survey`` grew from approved topic ``topic_id``; if the survey is open,
+    tell the topic's followers now (otherwise the scheduler does when it opens)."""
+    topic = await session.get(Suggestion, topic_id)
+    if topic is None or topic.status != APPROVED:
+        raise TopicError(f"topic {topic_id} is not an approved topic; see: chatpanel topics list --status approved")
+    survey.topic_id = topic_id
+    audit(session, actor, "survey", f"suggestion:{topic_id}", {"survey": survey.slug}, now)
+    if survey.status == "open":
+        await tell_topic_followers(session, survey, now)
+
+
+async def tell_topic_followers(session: AsyncSession, survey: Survey, now: datetime) -> int:
+    """Tell everyone behind the survey's topic that the survey is open, once."""
+    if survey.topic_id is None or survey.topic_followers_told_at is not None:
+        return 0
+    survey.topic_followers_told_at = now
+    topic = await session.get(Suggestion, survey.topic_id)
+    model = survey_model(survey)
+    told = 0
+    for resident_id in sorted(await followers(session, survey.topic_id)):
+        told += await notify_resident(
+            session,
+            resident_id,
+            key=f"topic_survey:{survey.id}:{resident_id}",
+            kind=TOPIC_NOTICE,
+            render=lambda t: t.gettext(
+                'There is now a survey about the topic "%(topic)s" that you support: %(title)s. Send START to take part.',
+                topic=_short(public_title(topic)),
+                title=model.text(model.title, t.locale),
+            ),
+            send_at=now,
+            now=now,
+            survey_id=survey.id,
+        )
+    log.info("survey %s: %s followers of topic %s told", survey.slug, told, survey.topic_id)
+    return told
 
 
 def audit(session: AsyncSession, actor: str, action: str, subject: str, details: dict | None, now: datetime) -> None:

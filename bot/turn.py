@@ -26,6 +26,8 @@ class PanelInfo:
     min_group_size: int = 10
     # The moderators' Telegram group, which hears of every new suggestion.
     moderator_chat_id: int | None = None
+    # The IANA zone for dates residents read.
+    timezone: str = "Europe/Amsterdam"
 
 
 @dataclass(frozen=True)

@@ -210,12 +210,15 @@ async def test_reaction_is_ignored(db):
 async def test_idea_is_stored_as_suggestion(db):
     panel = await joined_panel(db)
     await panel.say("IDEE")
-    reply = await panel.say("Meer bankjes in het park")
+    await panel.say("Meer bankjes in het park")
+    await panel.say("Duinoord")
+    reply = await panel.say("ja")
     assert "Bedankt voor je onderwerp!" in reply
     assert "Hoe vaak ga je naar het park?" in reply
     async with db[1]() as session:
         suggestion = (await session.execute(select(Suggestion))).scalar_one()
     assert suggestion.text == "Meer bankjes in het park"
+    assert suggestion.neighbourhood == "Duinoord"
 
 
 async def test_closed_survey_answer_not_filed(db):

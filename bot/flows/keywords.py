@@ -21,6 +21,9 @@ class Keyword(StrEnum):
     LANGUAGE = "language"
     SKIP = "skip"
     IDEA = "idea"
+    ABOUT = "about"
+    TOPICS = "topics"
+    RESULTS = "results"
 
 
 # The words for each keyword. A hyphen counts as a space, so "opt out" also matches "opt-out".
@@ -47,6 +50,9 @@ KEYWORD_WORDS: Mapping[Keyword, tuple[str, ...]] = MappingProxyType(
         Keyword.LANGUAGE: ("taal", "language"),
         Keyword.SKIP: ("overslaan", "skip"),
         Keyword.IDEA: ("idee", "idea"),
+        Keyword.ABOUT: ("over", "about"),
+        Keyword.TOPICS: ("onderwerpen", "topics"),
+        Keyword.RESULTS: ("resultaten", "results", "uitkomsten"),
     }
 )
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from bot.flows import onboarding, survey_flow
-from bot.flows.prompts import idea_prompt
+from bot.flows.prompts import idea_confirm_prompt, idea_neighbourhood_prompt, idea_offer_prompt, idea_prompt, topics_prompt
 from bot.turn import Prompt, Turn
 
 IDEA = "idea"
 LANGUAGE = "language"
+TOPICS = "topics"
+# The steps of the idea flow: the offer to send a free message in as a topic, the text,
+# the optional neighbourhood, and the confirmation.
+IDEA_OFFER, IDEA_TEXT, IDEA_NEIGHBOURHOOD, IDEA_CONFIRM = "offer", "text", "neighbourhood", "confirm"
+INTERRUPTIONS = (IDEA, LANGUAGE, TOPICS)
 
 
 async def current_prompt(turn: Turn) -> Prompt | None:
@@ -18,17 +23,33 @@ async def current_prompt(turn: Turn) -> Prompt | None:
     if flow in (survey_flow.FLOW, survey_flow.OFFER):
         return await survey_flow.prompt(turn)
     if flow == IDEA:
-        return idea_prompt(turn.t)
+        return _idea_prompt(turn)
     if flow == LANGUAGE:
         return onboarding.language_prompt(turn)
+    if flow == TOPICS:
+        listed = (turn.conversation.context or {}).get("topics", [])
+        return topics_prompt(turn.t, [title for _, title in listed])
     return None
+
+
+def _idea_prompt(turn: Turn) -> Prompt:
+    context = turn.conversation.context or {}
+    step = turn.conversation.step
+    if step == IDEA_OFFER:
+        return idea_offer_prompt(turn.t, context.get("text", ""))
+    if step == IDEA_NEIGHBOURHOOD:
+        return idea_neighbourhood_prompt(turn.t)
+    if step == IDEA_CONFIRM:
+        return idea_confirm_prompt(turn.t, context.get("text", ""), context.get("neighbourhood"))
+    return idea_prompt(turn.t)
 
 
 def interrupt(turn: Turn, flow: str, step: str) -> None:
     """Enter ``flow`` and remember where the conversation was, unless already inside it."""
     conversation = turn.conversation
-    if conversation.flow not in (IDEA, LANGUAGE):
+    if conversation.flow not in INTERRUPTIONS:
         conversation.resume = {"flow": conversation.flow, "step": conversation.step, "survey_id": conversation.survey_id}
+    conversation.context = None
     turn.set_step(flow, step, None)
 
 
@@ -36,6 +57,7 @@ async def resume(turn: Turn, *preface: str) -> None:
     """Go back to where the conversation was before the interruption and re-ask its prompt."""
     saved = turn.conversation.resume or {"flow": survey_flow.IDLE, "step": None, "survey_id": None}
     turn.conversation.resume = None
+    turn.conversation.context = None
     turn.set_step(saved["flow"], saved["step"], saved["survey_id"])
     pending = await current_prompt(turn)
     if pending is None and turn.conversation.flow in (survey_flow.FLOW, survey_flow.OFFER):

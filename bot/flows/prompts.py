@@ -113,3 +113,34 @@ def idea_prompt(t: Texts) -> Prompt:
             max=IDEA_MAX_LENGTH,
         )
     )
+
+
+IDEA_TOKEN = "idea"
+TOPICS_TOKEN = "topics"
+NEIGHBOURHOOD_MAX_LENGTH = 100
+
+
+def idea_neighbourhood_prompt(t: Texts) -> Prompt:
+    return Prompt(
+        t.gettext(
+            "In which neighbourhood does this play? Send its name, or SKIP if it is about the whole town."
+        )
+    )
+
+
+def idea_confirm_prompt(t: Texts, text: str, neighbourhood: str | None) -> Prompt:
+    lines = [t.gettext("This is your topic:"), text]
+    if neighbourhood:
+        lines.append(t.gettext("Neighbourhood: %(name)s", name=neighbourhood))
+    lines.append(t.gettext("Shall we send it to the moderators?"))
+    return yes_no_prompt("\n".join(lines), IDEA_TOKEN, t)
+
+
+def idea_offer_prompt(t: Texts, text: str) -> Prompt:
+    lines = [t.gettext("Do you want to suggest this as a topic for the panel?"), text]
+    return yes_no_prompt("\n".join(lines), IDEA_TOKEN, t)
+
+
+def topics_prompt(t: Texts, titles: Sequence[str]) -> Prompt:
+    text = t.gettext("Which of these topics matters to you? Send its number, or SKIP to go back.")
+    return Prompt(text, make_choices(TOPICS_TOKEN, list(titles)))
