@@ -67,7 +67,7 @@ async def survey_results(session: AsyncSession, row: Survey, locale: str = "nl")
     )
     values: dict[str, list[object]] = {question.id: [] for question in survey.questions}
     skipped: Counter[str] = Counter()
-    for question_id, value, was_skipped in (await session.execute(statement)).tuples():
+    for question_id, value, was_skipped in (await session.execute(statement)).all():
         if question_id not in values:
             continue
         if was_skipped:
