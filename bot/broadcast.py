@@ -25,6 +25,7 @@ from bot.flows.prompts import make_choices, question_prompt, topics_prompt, yes_
 from bot.i18n import texts
 from bot.schedule_policy import SendPolicy
 from bot.segments import Segment
+from bot.summaries import enqueue_summaries
 from bot.surveys import survey_model
 from sqlalchemy.exc import IntegrityError
 
@@ -220,9 +221,15 @@ async def send_reminders(session: AsyncSession, row: Survey, policy: SendPolicy,
     return count
 
 
-async def close_survey(session: AsyncSession, survey_pk: int, policy: SendPolicy, now: datetime) -> int | None:
-    """Close an open or scheduled survey, end its conversations politely, and return the
-    number of closing notes; None if it was not open or another process closed it."""
+async def close_survey(
+    session: AsyncSession, survey_pk: int, policy: SendPolicy, now: datetime, *, min_group_size: int = 10
+) -> int | None:
+    """Close an open or scheduled survey, end its conversations politely, and queue the
+    summary of its results for everyone who answered (bot.summaries).
+
+    Returns the number of closing notes, or None if the survey was not open or another
+    process closed it. ``min_group_size`` is the smallest group whose results are shown.
+    """
     claimed = await session.execute(
         update(Survey)
         .where(Survey.id == survey_pk, Survey.status.in_(("open", "scheduled")))
@@ -256,7 +263,8 @@ async def close_survey(session: AsyncSession, survey_pk: int, policy: SendPolicy
         .where(Conversation.survey_id == survey_pk, Conversation.flow.in_((survey_flow.FLOW, survey_flow.OFFER)))
         .values(flow=survey_flow.IDLE, step=None, survey_id=None, misses=0, updated_at=now)
     )
-    log.info("survey %s closed; %s closing notes enqueued", row.slug, count)
+    summaries = await enqueue_summaries(session, row, now, policy.send_time(now), min_group_size)
+    log.info("survey %s closed; %s closing notes and %s result summaries enqueued", row.slug, count, summaries)
     return count
 
 

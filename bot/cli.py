@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_broadcast, cli_survey, cli_topics
+from bot import cli_broadcast, cli_outcome, cli_survey, cli_topics
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from store.db import describe_database, sqlite_url
@@ -65,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--dry-run", action="store_true", help="print who would be invited and how long sending takes; change nothing")
     close = survey_commands.add_parser("close", parents=[common], help="close an open survey now")
     close.add_argument("survey_id", metavar="SURVEY_ID")
+    outcome = survey_commands.add_parser(
+        "outcome", parents=[common], help="tell everyone who answered a closed survey what was done with its results"
+    )
+    outcome.add_argument("survey_id", metavar="SURVEY_ID")
+    outcome.add_argument(
+        "--text-file", required=True, metavar="FILE",
+        help="YAML file with the text per language: nl (required) and en, such as 'nl: |' followed by the text",
+    )
+    outcome.add_argument("--by", metavar="NAME", help="who records the outcome, for the audit log (default: your user name)")
 
     broadcast = commands.add_parser("broadcast", help="follow invitations and reminders")
     broadcast_commands = broadcast.add_subparsers(dest="broadcast_command", required=True, metavar="COMMAND")
@@ -136,6 +145,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.survey_command == "close":
         return asyncio.run(cli_broadcast.close_command(settings, args.survey_id))
+    if args.survey_command == "outcome":
+        return asyncio.run(cli_outcome.outcome_command(settings, args.survey_id, args.text_file, args.by))
     if args.survey_command == "load":
         return asyncio.run(cli_survey.load(settings, args.file, organisation=args.org, topic_id=args.from_topic))
     if args.survey_command == "list":

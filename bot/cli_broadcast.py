@@ -80,7 +80,7 @@ async def close_command(settings: Settings, survey_id: str) -> int:
             if row is None:
                 print(f"chatpanel: error: no survey with id {survey_id!r}; see: chatpanel survey list", file=sys.stderr)
                 return 1
-            notes = await broadcast.close_survey(session, row.id, policy, utcnow())
+            notes = await broadcast.close_survey(session, row.id, policy, utcnow(), min_group_size=settings.min_group_size)
     finally:
         await engine.dispose()
     if notes is None:

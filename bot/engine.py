@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import summaries
 from bot.channels.types import Inbound, InboundKind
 from bot.flows import about, idea, language, onboarding, pending, support, survey_flow
 from bot.flows.keywords import Keyword, match_keyword
@@ -145,6 +146,8 @@ class Engine:
             turn.say(await about.about_text(turn), prompt=await pending.current_prompt(turn))
         elif keyword is Keyword.TOPICS:
             await support.begin(turn)
+        elif keyword is Keyword.RESULTS:
+            await summaries.send_results(turn)
         else:
             raise AssertionError(f"unhandled keyword {keyword}")
 
@@ -256,6 +259,9 @@ def _help_text(turn: Turn) -> str:
         "STOP - leave the panel\n"
         "SKIP - skip a question you may skip\n"
         "IDEA - suggest a topic\n"
+        "TOPICS - support a topic\n"
+        "RESULTS - results of recent surveys\n"
+        "ABOUT - who runs the panel and who asks\n"
         "LANGUAGE - Nederlands or English\n"
         "HELP - this list\n"
         "%(panel)s is run by %(owner)s. Privacy: %(url)s",

@@ -143,5 +143,6 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
         clock=clock,
         on_queued=worker.wake,
         topics_every_days=settings.topics_broadcast_days,
+        min_group_size=settings.min_group_size,
     )
     return Runtime(settings, engine, sessionmaker, processor, worker, senders, telegram, scheduler)

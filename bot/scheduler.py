@@ -50,6 +50,7 @@ class PanelScheduler:
         batch_size: int = broadcast.DEFAULT_BATCH_SIZE,
         on_queued: Callable[[], None] | None = None,
         topics_every_days: int = 0,
+        min_group_size: int = 10,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.policy = policy
@@ -58,6 +59,8 @@ class PanelScheduler:
         self.batch_size = batch_size
         self.on_queued = on_queued
         self.topics_every_days = topics_every_days
+        # The smallest group of respondents whose results the closing summary shows.
+        self.min_group_size = min_group_size
         self._scheduler: AsyncIOScheduler | None = None
         # Held while a tick runs, so stop() lets a tick finish instead of cancelling it.
         self._running = asyncio.Lock()
@@ -148,7 +151,8 @@ class PanelScheduler:
         async with self.sessionmaker() as session, session.begin():
             due = await session.execute(select(Survey.id, Survey.slug).where(Survey.status == "open", Survey.closes_at <= now))
             for survey_pk, slug in due.all():
-                if await broadcast.close_survey(session, survey_pk, self.policy, now) is not None:
+                closed = await broadcast.close_survey(session, survey_pk, self.policy, now, min_group_size=self.min_group_size)
+                if closed is not None:
                     report.closed.append(slug)
 
     async def _offer_topics(self, now: datetime, report: TickReport) -> None:

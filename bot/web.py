@@ -79,6 +79,22 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     if not isinstance(data, dict):
         log.warning("Telegram webhook rejected: body is not a JSON object")
         raise web.HTTPBadRequest(text="body must be a JSON object (a Telegram Update)\n")
+
+    from bot import moderation_chat
+
+    chat_id = runtime.settings.moderator_chat_id
+    if chat_id is not None and moderation_chat.update_chat_id(data) == chat_id:
+        try:
+            # The worker's clock is the runtime's clock, which tests may replace.
+            answer = await moderation_chat.handle_update(
+                data, runtime.telegram.bot, runtime.sessionmaker, runtime.settings, runtime.worker.clock()
+            )
+        except telegram.MalformedUpdate as error:
+            log.warning("Telegram webhook rejected: %s", error)
+            raise web.HTTPBadRequest(text=f"{error}\n") from None
+        runtime.worker.wake()
+        return web.json_response(answer if answer is not None else {})
+
     try:
         inbound = telegram.parse_update(data, runtime.telegram.bot)
     except telegram.MalformedUpdate as error:

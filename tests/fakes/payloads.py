@@ -202,6 +202,81 @@ def telegram_my_chat_member_update(
     return {"update_id": update_id, "my_chat_member": member_update}
 
 
+def _group_member(user_id: int, first_name: str) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "nl"}
+
+
+def _group_chat(chat_id: int, chat_type: str) -> dict[str, Any]:
+    return {"id": chat_id, "title": "Moderatoren", "type": chat_type}
+
+
+def telegram_group_callback_update(
+    update_id: int,
+    chat_id: int,
+    user_id: int,
+    data: str,
+    first_name: str = "Mila",
+    chat_type: str = "supergroup",
+    callback_query_id: str | None = None,
+) -> dict[str, Any]:
+    """Build an update for a user pressing an inline button below a bot message in a group.
+
+    The callback query id defaults to one derived from ``update_id``, so a redelivered
+    update carries the same id, as Telegram's does.
+    """
+    bot_message = {
+        "message_id": update_id,
+        "from": BOT_USER,
+        "chat": _group_chat(chat_id, chat_type),
+        "date": MESSAGE_DATE,
+        "text": "Nieuw onderwerp #1:\nMeer bankjes in het park",
+        "reply_markup": {
+            "inline_keyboard": [[{"text": "Goedkeuren", "callback_data": data}]],
+        },
+    }
+    callback_query = {
+        "id": callback_query_id if callback_query_id is not None else f"cq{update_id}",
+        "from": _group_member(user_id, first_name),
+        "message": bot_message,
+        "chat_instance": "-5120377421300848517",
+        "data": data,
+    }
+    return {"update_id": update_id, "callback_query": callback_query}
+
+
+def telegram_group_text_update(
+    update_id: int,
+    chat_id: int,
+    user_id: int,
+    text: str,
+    first_name: str = "Mila",
+    chat_type: str = "supergroup",
+    reply_to_text: str | None = None,
+) -> dict[str, Any]:
+    """Build an update with a user's text message in a group.
+
+    With ``reply_to_text`` the message replies to a bot message with that text, as a
+    moderator's reason replies to the bot's request for it.
+    """
+    chat = _group_chat(chat_id, chat_type)
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "from": _group_member(user_id, first_name),
+        "chat": chat,
+        "date": MESSAGE_DATE,
+        "text": text,
+    }
+    if reply_to_text is not None:
+        message["reply_to_message"] = {
+            "message_id": update_id - 1,
+            "from": BOT_USER,
+            "chat": chat,
+            "date": MESSAGE_DATE,
+            "text": reply_to_text,
+        }
+    return {"update_id": update_id, "message": message}
+
+
 def twilio_sms_form(
     message_sid: str,
     from_: str,
