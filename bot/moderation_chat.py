@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import topics
-from bot.channels.telegram import _deserialize
+from bot.channels.telegram import deserialize_update
 from bot.channels.types import Channel, Choice
 from bot.i18n import Texts, texts
 from bot.settings import Settings
@@ -99,7 +99,7 @@ async def handle_update(
 
     Raises bot.channels.telegram.MalformedUpdate when ``data`` is not a valid update.
     """
-    update = _deserialize(data, bot)
+    update = deserialize_update(data, bot)
     t = texts(settings.default_locale)
     if update.callback_query is not None:
         return await _handle_button(update, sessionmaker, settings, t, now)

@@ -15,7 +15,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import status_callbacks
+from bot import moderation_chat, status_callbacks
 from bot.channels import telegram, twilio_sms
 from bot.channels.types import Channel
 from bot.runtime import Runtime
@@ -80,7 +80,6 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         log.warning("Telegram webhook rejected: body is not a JSON object")
         raise web.HTTPBadRequest(text="body must be a JSON object (a Telegram Update)\n")
 
-    from bot import moderation_chat
 
     chat_id = runtime.settings.moderator_chat_id
     if chat_id is not None and moderation_chat.update_chat_id(data) == chat_id:

@@ -42,7 +42,7 @@ def parse_update(data: dict[str, Any], bot: telegram.Bot) -> Inbound | None:
 
     Raises MalformedUpdate when ``data`` is not a valid update.
     """
-    update = _deserialize(data, bot)
+    update = deserialize_update(data, bot)
 
     if update.callback_query is not None:
         return _parse_callback_query(update)
@@ -100,7 +100,8 @@ def secret_matches(header_value: str | None, secret: str) -> bool:
     return hmac.compare_digest(header_value.encode("utf-8"), secret.encode("utf-8"))
 
 
-def _deserialize(data: dict[str, Any], bot: telegram.Bot) -> telegram.Update:
+def deserialize_update(data: dict[str, Any], bot: telegram.Bot) -> telegram.Update:
+    """Build a PTB Update from webhook JSON. Raises MalformedUpdate for invalid data."""
     if not isinstance(data, dict):
         raise MalformedUpdate(f"update must be a JSON object, got {type(data).__name__}")
 
