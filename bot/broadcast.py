@@ -20,16 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import topics
 from bot.flows import survey_flow
 from bot.channels.types import Channel, Choice
-from bot.flows.pending import TOPICS
-from bot.flows.prompts import make_choices, question_prompt, topics_prompt, yes_no_labels
+from bot.flows.prompts import make_choices, question_prompt, yes_no_labels
 from bot.i18n import texts
 from bot.schedule_policy import SendPolicy
 from bot.segments import Segment
 from bot.summaries import enqueue_summaries
 from bot.surveys import survey_model
-from sqlalchemy.exc import IntegrityError
-
-from store.models import Address, Conversation, OutboxMessage, Resident, Response, ScheduledRun, Survey
+from store.models import Address, Conversation, OutboxMessage, Resident, Response, Survey
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +211,7 @@ async def send_reminders(session: AsyncSession, row: Survey, policy: SendPolicy,
             choices = ()
         variables = {"1": title, "2": survey.text(survey.requested_by, conversation.locale)}
         session.add(
-            _outbox(REMINDER, row.id, address, conversation.locale, text, choices, policy.send_time(now), variables, now, list_choices)
+            outbox_row(REMINDER, row.id, address, conversation.locale, text, choices, policy.send_time(now), variables, now, list_choices)
         )
         count += 1
     log.info("survey %s: %s reminders enqueued", row.slug, count)
@@ -256,7 +253,7 @@ async def close_survey(
         t = texts(conversation.locale)
         title = survey.text(survey.title, conversation.locale)
         text = t.gettext("%(title)s has closed. Thank you for your answers so far!", title=title)
-        session.add(_outbox(CLOSING, survey_pk, address, conversation.locale, text, (), policy.send_time(now), None, now))
+        session.add(outbox_row(CLOSING, survey_pk, address, conversation.locale, text, (), policy.send_time(now), None, now))
         count += 1
     await session.execute(
         update(Conversation)
@@ -366,7 +363,8 @@ def _set_offer(conversation: Conversation, survey_pk: int, now: datetime) -> Non
     conversation.updated_at = now
 
 
-def _outbox(kind, survey_pk, address: Address, locale, text, choices, send_at, variables, now, list_choices=True) -> OutboxMessage:
+def outbox_row(kind, survey_pk, address: Address, locale, text, choices, send_at, variables, now, list_choices=True) -> OutboxMessage:
+    """Return a scheduled message to ``address`` as an outbox row."""
     values = _outbox_values(kind, survey_pk, address.id, address.channel, locale, text, choices, send_at, variables, now, list_choices=list_choices)
     return OutboxMessage(**values)
 
@@ -393,46 +391,3 @@ def _outbox_values(
         "template_variables": variables,
         "created_at": now,
     }
-
-
-async def offer_topics(session: AsyncSession, policy: SendPolicy, now: datetime, period_key: str, limit: int = 5) -> int | None:
-    """Offer the most supported approved topics to every reachable resident, once per
-    ``period_key``. Returns the number of messages, or None if this period already ran."""
-    try:
-        async with session.begin_nested():
-            session.add(ScheduledRun(key=period_key, ran_at=now))
-    except IntegrityError:
-        return None
-    rows = await topics.approved_topics(session, limit)
-    if not rows:
-        return 0
-    listed = [[row.suggestion.id, topics.public_title(row.suggestion)] for row in rows]
-    statement = (
-        select(Address, Conversation)
-        .join(Conversation, Conversation.address_id == Address.id)
-        .where(
-            Address.resident_id.is_not(None),
-            Address.opted_out_at.is_(None),
-            Address.unreachable_at.is_(None),
-            Address.channel.in_(sorted(policy.channels)),
-        )
-    )
-    count = 0
-    for address, conversation in (await session.execute(statement)).all():
-        t = texts(conversation.locale)
-        idle = conversation.flow in (survey_flow.IDLE, survey_flow.OFFER)
-        if idle:
-            prompt = topics_prompt(t, [title for _, title in listed])
-            text, choices = prompt.text, prompt.choices
-            conversation.flow, conversation.step, conversation.survey_id = TOPICS, "choose", None
-            conversation.context = {"topics": listed}
-            conversation.resume = None
-        else:
-            lines = [t.gettext("These topics are on the panel's list:")]
-            lines += [f"- {title}" for _, title in listed]
-            lines.append(t.gettext("Send TOPICS when you want to support one."))
-            text, choices = "\n".join(lines), ()
-        session.add(_outbox("topics", None, address, conversation.locale, text, choices, policy.send_time(now), None, now))
-        count += 1
-    log.info("topics offered to %s residents (%s)", count, period_key)
-    return count

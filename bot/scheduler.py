@@ -18,7 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import broadcast
+from bot import broadcast, topic_offers
 from bot.schedule_policy import SendPolicy
 from store.models import Survey, utcnow
 
@@ -162,4 +162,4 @@ class PanelScheduler:
         local_day = now.astimezone(self.policy.zone).date()
         period = local_day.toordinal() // self.topics_every_days
         async with self.sessionmaker() as session, session.begin():
-            report.topic_offers = await broadcast.offer_topics(session, self.policy, now, f"topics:{period}") or 0
+            report.topic_offers = await topic_offers.offer_topics(session, self.policy, now, f"topics:{period}") or 0
