@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import telegram
@@ -30,6 +30,8 @@ from store.models import Address, InboundMessage, ModeratorPrompt, OutboxMessage
 log = logging.getLogger(__name__)
 
 APPROVE, REJECT = "approve", "reject"
+# How long the chat waits for a moderator's reason after they pressed Reject.
+PROMPT_LIFETIME = timedelta(hours=24)
 PAYLOAD_PREFIX = "mod"
 # Words that a moderator who pressed Reject sends instead of a reason, to cancel the rejection.
 CANCEL_WORDS = frozenset({"cancel", "annuleer"})
@@ -240,6 +242,10 @@ async def _handle_message(
             prompt = await session.get(ModeratorPrompt, moderator.user_id, with_for_update=True)
             if prompt is None:
                 return
+            if now - prompt.asked_at > PROMPT_LIFETIME:
+                # A reason asked for a day ago is forgotten: this message is ordinary chat.
+                await session.delete(prompt)
+                return
             await _claim(session, update.update_id)
             await _answer_prompt(session, prompt, text, moderator, update.update_id, settings, t, now)
     except IntegrityError:
@@ -256,6 +262,16 @@ async def _answer_prompt(
     t: Texts,
     now: datetime,
 ) -> None:
+    reason_length = len(" ".join(text.split()))
+    if not _is_cancel(text) and reason_length > topics.MAX_REASON_LENGTH:
+        # Keep the prompt, so the moderator's next reply is taken as the reason again.
+        reply = t.gettext(
+            "That reason is %(length)s characters long. Please keep it to %(max)s and reply again.",
+            length=reason_length,
+            max=topics.MAX_REASON_LENGTH,
+        )
+        await _queue_chat_message(session, settings, update_id, reply, now)
+        return
     suggestion_id = prompt.suggestion_id
     await session.delete(prompt)
 

@@ -24,6 +24,8 @@ WEEK = timedelta(days=7)
 PENDING, APPROVED, REJECTED, MERGED = "pending", "approved", "rejected", "merged"
 STATUSES = (PENDING, APPROVED, REJECTED, MERGED)
 TOPIC_NOTICE = "topic"
+# A rejection reason goes to the resident inside one message, SMS included.
+MAX_REASON_LENGTH = 300
 
 
 class TopicError(ValueError):
@@ -114,9 +116,11 @@ async def approve(session: AsyncSession, suggestion_id: int, actor: str, now: da
 
 
 async def reject(session: AsyncSession, suggestion_id: int, actor: str, reason: str, now: datetime) -> Suggestion:
-    reason = reason.strip()
+    reason = " ".join(reason.split())
     if not reason:
         raise TopicError("give a reason with --reason: the resident is told why")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise TopicError(f"the reason is {len(reason)} characters; keep it to {MAX_REASON_LENGTH}, because residents read it in one message")
     suggestion = await _pending(session, suggestion_id)
     suggestion.status = REJECTED
     suggestion.decision_reason = reason

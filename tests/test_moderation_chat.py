@@ -5,6 +5,7 @@ the store on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -424,3 +425,29 @@ async def test_chat_messages_skip_engine(panel_server, chat, topic):
         chat_address = await session.scalar(select(Address).where(Address.value == str(MODERATORS_CHAT)))
         assert await session.get(Conversation, chat_address.id) is None
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == outbox_before
+
+
+async def test_long_reason_asked_again(panel_server, chat, topic):
+    _, runtime = panel_server
+    await chat.press(MILA, f"mod:reject:{topic}")
+    await chat.deliver()
+    await chat.write(MILA, "x" * 301)
+    chat_messages, sms = await chat.deliver()
+    suggestion = await load(runtime, Suggestion, topic)
+    assert suggestion.status == "pending"
+    assert await load(runtime, ModeratorPrompt, MILA) is not None
+    assert "301 tekens" in chat_messages[0].text
+    assert sms == []
+
+
+async def test_stale_prompt_is_forgotten(panel_server, chat, topic):
+    _, runtime = panel_server
+    await chat.press(MILA, f"mod:reject:{topic}")
+    await chat.deliver()
+    async with runtime.sessionmaker() as session, session.begin():
+        prompt = await session.get(ModeratorPrompt, MILA)
+        prompt.asked_at = prompt.asked_at - timedelta(hours=25)
+    await chat.write(MILA, REASON)
+    suggestion = await load(runtime, Suggestion, topic)
+    assert suggestion.status == "pending"
+    assert await load(runtime, ModeratorPrompt, MILA) is None

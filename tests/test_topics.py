@@ -221,3 +221,15 @@ async def test_topics_offered_periodically(db):
     assert "Je steunt nu" in reply
 
 
+
+
+async def test_reject_reason_length_capped(db):
+    panel = await joined(db, "alice")
+    await suggest(panel, "alice", "Meer bankjes in het park")
+    [suggestion] = await suggestions(db)
+    try:
+        await moderate(db, topics.reject, suggestion.id, "ans", "x" * 301, utcnow())
+    except topics.TopicError as error:
+        assert "keep it to 300" in str(error)
+    else:
+        raise AssertionError("a 301-character reason was accepted")
