@@ -7,20 +7,16 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.channels.types import Channel
 from bot.publishing import publish
-from bot.runtime import build_runtime
 from bot.segments import Segment
-from bot.settings import Settings
-from bot.web import create_app
 from tests.fakes.payloads import PANEL_NUMBER, sign_twilio, telegram_text_update, twilio_sms_form, twilio_whatsapp_form
 from tests.harness import EXAMPLE_SURVEY, ConsolePanel
+from tests.panel_app import PUBLIC_URL, fake_api_settings, start_panel
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 SECRET = "broadcast-secret-0123456789"
-PUBLIC_URL = "https://panel.example.nl"
 TEMPLATE_SID = "HX" + "ab" * 16
 SMS_NUMBER = "+31611111111"
 WHATSAPP_NUMBER = "+31622222222"
@@ -43,28 +39,15 @@ class Clock:
 async def panel(database_url, telegram_api, twilio_api):
     # Monday 7 December 2026, 10:00 in Amsterdam: outside the quiet hours.
     clock = Clock(datetime(2026, 12, 7, 10, 0, tzinfo=AMSTERDAM).astimezone(timezone.utc))
-    settings = Settings(
-        database_url=database_url,
-        public_url=PUBLIC_URL,
-        telegram_token=telegram_api.token,
-        telegram_secret=SECRET,
-        telegram_api_url=telegram_api.url,
-        twilio_account_sid=twilio_api.account_sid,
-        twilio_auth_token=twilio_api.auth_token,
-        twilio_sms_from=PANEL_NUMBER,
+    settings = fake_api_settings(
+        database_url,
+        telegram_api,
+        twilio_api,
+        secret=SECRET,
         twilio_whatsapp_from=PANEL_NUMBER,
         whatsapp_template_nl=TEMPLATE_SID,
-        twilio_api_url=twilio_api.url,
-        panel_owner="Stichting Test",
-        privacy_url="https://example.org/privacy",
-        telegram_chat_rate_per_second=1000,
-        twilio_rate_per_second=1000,
     )
-    settings.require_for_serving()
-    runtime = build_runtime(settings, clock=clock)
-    runtime.run_worker = False
-    client = TestClient(TestServer(create_app(runtime), host="127.0.0.1"))
-    await client.start_server()
+    client, runtime = await start_panel(settings, clock=clock)
     try:
         yield client, runtime, clock
     finally:

@@ -8,16 +8,13 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot import topics
-from bot.runtime import build_runtime
-from bot.settings import Settings
-from bot.web import create_app
 from store.models import Address, AuditEntry, Conversation, ModeratorPrompt, OutboxMessage, Suggestion, utcnow
+from tests.panel_app import fake_api_settings, start_panel
 from tests.fakes.payloads import (
-    PANEL_NUMBER,
     sign_twilio,
     telegram_callback_update,
     telegram_group_callback_update,
@@ -38,29 +35,15 @@ REASON = "Dit gaat over de hele regio, niet over onze gemeente."
 
 @pytest.fixture
 async def panel_server(database_url, telegram_api, twilio_api):
-    settings = Settings(
-        database_url=database_url,
-        public_url=PUBLIC_URL,
-        telegram_token=telegram_api.token,
-        telegram_secret=SECRET,
-        telegram_api_url=telegram_api.url,
-        twilio_account_sid=twilio_api.account_sid,
-        twilio_auth_token=twilio_api.auth_token,
-        twilio_sms_from=PANEL_NUMBER,
-        twilio_api_url=twilio_api.url,
-        panel_owner="Stichting Test",
-        privacy_url="https://example.org/privacy",
+    settings = fake_api_settings(
+        database_url,
+        telegram_api,
+        twilio_api,
+        secret=SECRET,
         moderator_telegram_ids=f"{MILA},{JOOST}",
         moderator_chat_id=MODERATORS_CHAT,
-        # Pacing has its own tests, and here it would only make each message wait a second.
-        telegram_chat_rate_per_second=1000,
-        twilio_rate_per_second=1000,
     )
-    settings.require_for_serving()
-    runtime = build_runtime(settings)
-    runtime.run_worker = False
-    client = TestClient(TestServer(create_app(runtime), host="127.0.0.1"))
-    await client.start_server()
+    client, runtime = await start_panel(settings)
     try:
         yield client, runtime
     finally:

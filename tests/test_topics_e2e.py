@@ -6,21 +6,17 @@ from __future__ import annotations
 
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot import broadcast, topics
 from bot.outcomes import record_outcome
-from bot.runtime import build_runtime
 from bot.schedule_policy import SendPolicy
-from bot.settings import Settings
-from bot.web import create_app
 from store.models import AuditEntry, Suggestion, Survey, utcnow
-from tests.fakes.payloads import PANEL_NUMBER, sign_twilio, telegram_group_callback_update, telegram_text_update, twilio_sms_form
+from tests.fakes.payloads import sign_twilio, telegram_group_callback_update, telegram_text_update, twilio_sms_form
 from tests.harness import EXAMPLE_SURVEY, ConsolePanel
+from tests.panel_app import PUBLIC_URL, fake_api_settings, start_panel
 
 SECRET = "topics-secret-0123456789"
-PUBLIC_URL = "https://panel.example.nl"
 MODERATORS_CHAT = -1001234567890
 MODERATOR = 4242
 SUGGESTER, SUPPORTER_SMS, QUIET_SMS, STOPPER_SMS = "+31611000001", "+31611000002", "+31611000003", "+31611000004"
@@ -31,30 +27,17 @@ ANSWERS = ("2", "4", "1,5", "10", "nee", "overslaan")
 
 @pytest.fixture
 async def panel(database_url, telegram_api, twilio_api):
-    settings = Settings(
-        database_url=database_url,
-        public_url=PUBLIC_URL,
-        telegram_token=telegram_api.token,
-        telegram_secret=SECRET,
-        telegram_api_url=telegram_api.url,
-        twilio_account_sid=twilio_api.account_sid,
-        twilio_auth_token=twilio_api.auth_token,
-        twilio_sms_from=PANEL_NUMBER,
-        twilio_api_url=twilio_api.url,
-        panel_owner="Stichting Test",
-        privacy_url="https://example.org/privacy",
-        telegram_chat_rate_per_second=1000,
-        twilio_rate_per_second=1000,
+    settings = fake_api_settings(
+        database_url,
+        telegram_api,
+        twilio_api,
+        secret=SECRET,
         moderator_telegram_ids=str(MODERATOR),
         moderator_chat_id=MODERATORS_CHAT,
         min_group_size=3,
         quiet_hours="off",
     )
-    settings.require_for_serving()
-    runtime = build_runtime(settings)
-    runtime.run_worker = False
-    client = TestClient(TestServer(create_app(runtime), host="127.0.0.1"))
-    await client.start_server()
+    client, runtime = await start_panel(settings)
     try:
         yield Panel(client, runtime, settings, telegram_api, twilio_api)
     finally:

@@ -7,13 +7,10 @@ import asyncio
 import json
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot.logs import silence_secret_bearing_loggers
-from bot.runtime import build_runtime
-from bot.settings import Settings
-from bot.web import create_app
 from store.models import Answer, Response, Survey
 from tests.fakes.payloads import (
     PANEL_NUMBER,
@@ -27,6 +24,7 @@ from tests.fakes.payloads import (
     twilio_sms_form,
 )
 from tests.harness import EXAMPLE_SURVEY, ConsolePanel
+from tests.panel_app import fake_api_settings, start_panel
 
 SECRET = "webhook-secret-0123456789"
 PUBLIC_URL = "https://panel.example.nl"
@@ -39,27 +37,7 @@ SURVEY_REPLIES = ["2", "4", "1,5", "10", "ja", "Een geveltuin", "Meer bankjes"]
 
 @pytest.fixture
 async def panel_server(database_url, telegram_api, twilio_api):
-    settings = Settings(
-        database_url=database_url,
-        public_url=PUBLIC_URL,
-        telegram_token=telegram_api.token,
-        telegram_secret=SECRET,
-        telegram_api_url=telegram_api.url,
-        twilio_account_sid=twilio_api.account_sid,
-        twilio_auth_token=twilio_api.auth_token,
-        twilio_sms_from=PANEL_NUMBER,
-        twilio_api_url=twilio_api.url,
-        panel_owner="Stichting Test",
-        privacy_url="https://example.org/privacy",
-        # Pacing has its own tests; here it would only make each reply wait a second.
-        telegram_chat_rate_per_second=1000,
-        twilio_rate_per_second=1000,
-    )
-    settings.require_for_serving()
-    runtime = build_runtime(settings)
-    runtime.run_worker = False
-    client = TestClient(TestServer(create_app(runtime), host="127.0.0.1"))
-    await client.start_server()
+    client, runtime = await start_panel(fake_api_settings(database_url, telegram_api, twilio_api, secret=SECRET))
     await ConsolePanel(runtime.sessionmaker).load_survey(EXAMPLE_SURVEY)
     try:
         yield client, runtime

@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from bot.runtime import build_runtime
 from bot.settings import Settings
-from bot.web import create_app
 from store.models import Address, Answer, InboundMessage, OutboxMessage
 from tests.fakes.payloads import PANEL_NUMBER, sign_twilio, twilio_whatsapp_form
 from tests.harness import EXAMPLE_SURVEY, ConsolePanel
+from tests.panel_app import fake_api_settings, start_panel
 
 SECRET = "webhook-secret-0123456789"
 PUBLIC_URL = "https://panel.example.nl"
@@ -28,34 +27,8 @@ TEMPLATE_SID = "HX" + "0123456789abcdef" * 2
 
 
 def panel_settings(database_url, telegram_api, twilio_api, **overrides) -> Settings:
-    values = dict(
-        database_url=database_url,
-        public_url=PUBLIC_URL,
-        telegram_token=telegram_api.token,
-        telegram_secret=SECRET,
-        telegram_api_url=telegram_api.url,
-        twilio_account_sid=twilio_api.account_sid,
-        twilio_auth_token=twilio_api.auth_token,
-        twilio_whatsapp_from=PANEL_NUMBER,
-        whatsapp_template_nl=TEMPLATE_SID,
-        twilio_api_url=twilio_api.url,
-        panel_owner="Stichting Test",
-        privacy_url="https://example.org/privacy",
-        # Pacing has its own tests; here it would only make each reply wait a second.
-        telegram_chat_rate_per_second=1000,
-        twilio_rate_per_second=1000,
-    )
-    values.update(overrides)
-    return Settings(**values)
-
-
-async def start_panel(settings: Settings):
-    settings.require_for_serving()
-    runtime = build_runtime(settings)
-    runtime.run_worker = False
-    client = TestClient(TestServer(create_app(runtime), host="127.0.0.1"))
-    await client.start_server()
-    return client, runtime
+    whatsapp = dict(twilio_sms_from=None, twilio_whatsapp_from=PANEL_NUMBER, whatsapp_template_nl=TEMPLATE_SID)
+    return fake_api_settings(database_url, telegram_api, twilio_api, secret=SECRET, **{**whatsapp, **overrides})
 
 
 @pytest.fixture
