@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-# httpx logs every request URL at INFO, and Telegram Bot API URLs contain the bot token;
+# httpx logs every request URL at INFO, and Telegram Bot API URLs contain the bot token.
 # twilio's HTTP client logs each request's headers and parameters (phone numbers) at INFO.
 _SECRET_BEARING_LOGGERS = ("httpx", "httpcore", "twilio")
 

@@ -57,8 +57,8 @@ class Settings:
     # Approved WhatsApp Content template SIDs (HX...) for invitations, per locale.
     whatsapp_template_nl: str | None = None
     whatsapp_template_en: str | None = None
-    # Sending pace: Telegram allows about 30 messages a second overall and 1 a second per
-    # chat; a Twilio long code sends about 1 message a second per sender.
+    # Sending pace. Telegram allows about 30 messages a second overall and 1 a second per
+    # chat. A Twilio long code sends about 1 message a second per sender.
     telegram_rate_per_second: float = 30.0
     telegram_chat_rate_per_second: float = 1.0
     twilio_rate_per_second: float = 1.0

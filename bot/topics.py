@@ -29,7 +29,7 @@ MAX_REASON_LENGTH = 300
 
 
 class TopicError(ValueError):
-    """A moderation request that cannot be carried out; the message says why and what to do."""
+    """A moderation request that cannot be carried out. The message gives the reason and the fix."""
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ class Resident(Base):
 
 
 class Address(Base):
-    """Where a resident is reached: a Telegram chat id or an E.164 number per channel.
+    """A resident's contact point: a Telegram chat id or an E.164 number, per channel.
 
     Before consent an address has no resident: it and its conversation are all we store.
     """
@@ -91,8 +91,8 @@ class Address(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     # Set by STOP: nothing but the STOP confirmation goes to this address until START.
     opted_out_at: Mapped[datetime | None]
-    # Set when the channel says it can never reach this address (blocked, unsubscribed,
-    # invalid number); cleared when the address writes to us again.
+    # Set when the channel reports that it can never reach this address (blocked,
+    # unsubscribed, invalid number). Cleared when the address writes to us again.
     unreachable_at: Mapped[datetime | None]
     unreachable_code: Mapped[str | None] = mapped_column(String(32))
     # The resident's last message on this address: WhatsApp allows free-form messages
@@ -113,7 +113,8 @@ class Conversation(Base):
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="SET NULL"))
     # Replies that did not fit the pending question, reset when the question changes.
     misses: Mapped[int] = mapped_column(Integer, default=0)
-    # Where to go back to after an interruption (language choice, topic suggestion).
+    # The flow, step and survey to return to after an interruption (language choice,
+    # topic suggestion).
     resume: Mapped[dict[str, Any] | None]
     # Data of the current flow: a topic being written, the topic ids just listed.
     context: Mapped[dict[str, Any] | None]
@@ -138,7 +139,7 @@ class Survey(Base):
     closes_at: Mapped[datetime | None]
     segment: Mapped[dict[str, Any] | None]
     channels: Mapped[list[str] | None] = mapped_column(JSON)
-    # Invitations are enqueued in batches by ascending resident id; this is the last id
+    # Invitations are enqueued in batches by ascending resident id. This is the last id
     # done, so a restarted or second scheduler carries on instead of starting again.
     invite_cursor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     invitations_done_at: Mapped[datetime | None]
@@ -228,7 +229,7 @@ class Organisation(Base):
 
 
 class SurveyOutcome(Base):
-    """What the requesting organisation did with a survey's results, per locale."""
+    """The requesting organisation's account of what it did with a survey's results, per locale."""
 
     __tablename__ = "survey_outcomes"
 

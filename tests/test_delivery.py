@@ -262,7 +262,7 @@ async def test_chat_messages_one_second_apart(db, telegram_api, telegram_sender)
     assert telegram_api.sent_times == [0.0, 1.0, 2.0]
 
 
-async def test_max_in_flight_one_sends_one_at_a_time(db, telegram_api, telegram_sender):
+async def test_single_slot_sends_serially(db, telegram_api, telegram_sender):
     for chat in ("5550021", "5550022", "5550023"):
         await queue(db[1], Channel.TELEGRAM, chat, "hallo")
     telegram_api.response_delay = 0.02
