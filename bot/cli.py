@@ -10,8 +10,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_broadcast, cli_outcome, cli_survey, cli_topics
+from bot import cli_broadcast, cli_digest, cli_outcome, cli_survey, cli_topics
 from bot.logs import configure_logging
+from bot.reference_population import ReferenceFileError
+from bot.representativeness import ReferenceSetupError
 from bot.settings import Settings, SettingsError, load_settings
 from store.db import describe_database, sqlite_url
 
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("survey_id", nargs="?", metavar="SURVEY_ID")
 
     cli_topics.add_parsers(commands, common)
+    cli_digest.add_parsers(commands, common)
     return parser
 
 
@@ -100,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # BrokenPipeError is a ConnectionError, so this must come before the database case.
         sys.stderr.close()
         return 1
-    except SettingsError as error:
+    except (SettingsError, ReferenceFileError, ReferenceSetupError) as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
         return 2
     except DatabaseUnavailable as error:
@@ -135,6 +138,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(cli_survey.upgrade_database(settings))
     if args.command in ("topics", "org", "audit"):
         return asyncio.run(cli_topics.run(args, settings))
+    if args.command in ("digest", "panel"):
+        return asyncio.run(cli_digest.run(args, settings))
     if args.command == "broadcast":
         return asyncio.run(cli_broadcast.status_command(settings, args.survey_id))
     if args.survey_command == "publish":

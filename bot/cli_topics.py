@@ -12,12 +12,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import topics
+from bot.digest.weeks import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
 from bot.settings import SUPPORTED_LOCALES, Settings
 from store.db import create_engine, create_sessionmaker, upgrade
 from store.models import Organisation, utcnow
 
 ORGANISATION_KINDS = ("owner", "municipality", "neighbourhood_council", "business_association", "housing_corporation", "other")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+DIGEST_HELP = "when its weekly digest goes out, such as 'mon 09:00' in the panel's time zone, or 'off' (default: mon 09:00)"
 
 
 def add_parsers(commands, common: argparse.ArgumentParser) -> None:
@@ -48,6 +52,7 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
     add.add_argument("--kind", required=True, choices=ORGANISATION_KINDS, help="what kind of organisation it is")
     add.add_argument("--email", help="contact address for the digest")
     add.add_argument("--lang", choices=SUPPORTED_LOCALES, default="nl", help="language of its digest (default: nl)")
+    add.add_argument("--digest", metavar="WHEN", help=DIGEST_HELP)
     org_commands.add_parser("list", parents=[common], help="list the organisations")
     edit = org_commands.add_parser("edit", parents=[common], help="change an organisation")
     edit.add_argument("slug", metavar="ID")
@@ -55,6 +60,7 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
     edit.add_argument("--kind", choices=ORGANISATION_KINDS)
     edit.add_argument("--email")
     edit.add_argument("--lang", choices=SUPPORTED_LOCALES)
+    edit.add_argument("--digest", metavar="WHEN", help=DIGEST_HELP)
 
     audit = commands.add_parser("audit", parents=[common], help="the moderators' actions, newest first")
     audit.add_argument("--limit", type=int, default=50, help="how many entries (default: 50)")
@@ -132,10 +138,11 @@ async def _org(session, args) -> int:
         if not organisations:
             print("no organisations; add one with: chatpanel org add ID --name NAME --kind KIND")
             return 0
-        print(f"{'ID':<28} {'KIND':<22} {'LANG':<4} {'E-MAIL':<32} NAME")
+        print(f"{'ID':<28} {'KIND':<22} {'LANG':<4} {'DIGEST':<10} {'E-MAIL':<32} NAME")
         for organisation in organisations:
+            digest = organisation.digest_schedule if organisation.contact_email else "no e-mail"
             print(
-                f"{organisation.slug:<28} {organisation.kind:<22} {organisation.locale:<4} "
+                f"{organisation.slug:<28} {organisation.kind:<22} {organisation.locale:<4} {digest:<10} "
                 f"{organisation.contact_email or '-':<32} {organisation.name}"
             )
         return 0
@@ -151,7 +158,12 @@ async def _org(session, args) -> int:
         if args.kind == "owner" and await _owner(session) is not None:
             print("chatpanel: error: the panel already has an owner; a panel has one owner", file=sys.stderr)
             return 1
-        session.add(Organisation(slug=args.slug, name=args.name, kind=args.kind, contact_email=args.email, locale=args.lang))
+        session.add(
+            Organisation(
+                slug=args.slug, name=args.name, kind=args.kind, contact_email=args.email, locale=args.lang,
+                digest_schedule=args.digest or DEFAULT_SCHEDULE,
+            )
+        )
         print(f"organisation {args.slug!r} added")
         return 0
     if existing is None:
@@ -160,7 +172,11 @@ async def _org(session, args) -> int:
     if args.kind == "owner" and existing.kind != "owner" and await _owner(session) is not None:
         print("chatpanel: error: the panel already has an owner; a panel has one owner", file=sys.stderr)
         return 1
-    for field, value in (("name", args.name), ("kind", args.kind), ("contact_email", args.email), ("locale", args.lang)):
+    changes = (
+        ("name", args.name), ("kind", args.kind), ("contact_email", args.email), ("locale", args.lang),
+        ("digest_schedule", args.digest),
+    )
+    for field, value in changes:
         if value is not None:
             setattr(existing, field, value)
     print(f"organisation {args.slug!r} changed")
@@ -174,6 +190,12 @@ def _check_organisation(args) -> str | None:
         return "--name is empty; give the name residents read"
     if args.email is not None and not _EMAIL.fullmatch(args.email):
         return f"invalid e-mail address {args.email!r}"
+    if args.digest is not None:
+        try:
+            parse_schedule(args.digest)
+        except ScheduleError as error:
+            return str(error)
+        args.digest = args.digest.strip().lower()
     return None
 
 

@@ -64,6 +64,14 @@ def texts(locale: str) -> Texts:
     return Texts(locale)
 
 
+def translations(locale: str) -> Translations:
+    """Return the Babel catalog of ``locale``, such as for Jinja2's ``i18n`` extension.
+
+    The object is shared and cached, so callers must not change it.
+    """
+    return _translations(locale)
+
+
 @lru_cache(maxsize=None)
 def _translations(locale: str) -> Translations:
     # NOTE: Translations.load falls back to NullTranslations (the English msgids) when a

@@ -2,7 +2,8 @@
 
 An operator supplies the counts as a UTF-8 CSV file with the header
 ``area_code,characteristic,category,count``, one row per category, for example
-``GM0518,age,25-44,162025``. The panel compares its residents' profiles (age band, gender)
+``GM0518,age,25-44,162025``. An optional ``area_name`` column names each area, such as
+``Centrum`` for ``WK051828``; reports show the name beside the code. The panel compares its residents' profiles (age band, gender)
 with these counts and weights them with ``bot.weighting.rake``. ``convert_cbs_kwb`` produces such rows from
 the CBS table "Kerncijfers wijken en buurten".
 """
@@ -12,13 +13,14 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
 from bot.profile import AGE_BANDS
 
 COLUMNS = ("area_code", "characteristic", "category", "count")
+NAME_COLUMN = "area_name"
 
 # CBS age-band columns (name without the year-specific number suffix) and the panel's age band.
 # The 0-15 band is dropped because the panel has no residents under 16.
@@ -56,6 +58,7 @@ class ReferenceRow:
     characteristic: str
     category: str
     count: int
+    area_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,12 +67,17 @@ class ReferencePopulation:
 
     source: str
     table: Mapping[tuple[str, str], Mapping[str, int]]
+    # Area code to area name, for areas whose rows name them.
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_rows(cls, rows: Iterable[ReferenceRow], source: str = "<rows>") -> ReferencePopulation:
         """Build a population from rows, which must not repeat an (area, characteristic, category)."""
         table: dict[tuple[str, str], dict[str, int]] = {}
+        names: dict[str, str] = {}
         for row in rows:
+            if row.area_name:
+                names.setdefault(row.area_code, row.area_name)
             categories = table.setdefault((row.area_code, row.characteristic), {})
             if row.category in categories:
                 raise ReferenceFileError(
@@ -79,7 +87,7 @@ class ReferencePopulation:
                 )
             categories[row.category] = row.count
         frozen = {key: MappingProxyType(categories) for key, categories in table.items()}
-        return cls(source=source, table=MappingProxyType(frozen))
+        return cls(source=source, table=MappingProxyType(frozen), names=MappingProxyType(names))
 
     @property
     def area_codes(self) -> list[str]:
@@ -87,6 +95,18 @@ class ReferencePopulation:
 
     def characteristics(self, area_code: str) -> list[str]:
         return sorted(characteristic for area, characteristic in self.table if area == area_code)
+
+    def name(self, area_code: str) -> str:
+        """Return the area's name, or its code when the file names no area."""
+        return self.names.get(area_code, area_code)
+
+    def districts(self, area_code: str) -> list[str]:
+        """Return the codes of the districts (CBS ``WK`` codes) within a municipality
+        (``GM`` code) that have age counts, such as WK051828 in GM0518."""
+        if not area_code.startswith("GM"):
+            return []
+        prefix = "WK" + area_code[2:]
+        return [code for code in self.area_codes if code.startswith(prefix) and (code, "age") in self.table]
 
     def counts(self, characteristic: str, area_code: str) -> dict[str, int]:
         """Return the count per category. Raise KeyError for an unknown area or characteristic."""
@@ -144,6 +164,7 @@ def _parse_rows(reader, path: str | Path) -> list[ReferenceRow]:
         if column not in header:
             raise ReferenceFileError(path, f"missing column. The header must contain {','.join(COLUMNS)}", line=1, field=column)
     positions = {column: header.index(column) for column in COLUMNS}
+    name_position = header.index(NAME_COLUMN) if NAME_COLUMN in header else None
 
     rows: list[ReferenceRow] = []
     first_lines: dict[tuple[str, str, str], int] = {}
@@ -168,7 +189,10 @@ def _parse_rows(reader, path: str | Path) -> list[ReferenceRow]:
                 field="category",
             )
         first_lines[key] = line
-        rows.append(ReferenceRow(*key, count))
+        name = None
+        if name_position is not None and name_position < len(values):
+            name = values[name_position].strip() or None
+        rows.append(ReferenceRow(*key, count, name))
 
     if not rows:
         raise ReferenceFileError(path, "the file has a header but no rows")
@@ -186,11 +210,14 @@ def _parse_count(text: str, path: str | Path, line: int) -> int:
 
 def write_reference_rows(rows: Iterable[ReferenceRow], path: str | Path) -> None:
     """Write rows as a reference population CSV file that ``read_reference_rows`` accepts."""
+    rows = list(rows)
+    named = any(row.area_name for row in rows)
     with open(path, "w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow((*COLUMNS, NAME_COLUMN) if named else COLUMNS)
         for row in rows:
-            writer.writerow((row.area_code, row.characteristic, row.category, row.count))
+            values = (row.area_code, row.characteristic, row.category, row.count)
+            writer.writerow((*values, row.area_name or "") if named else values)
 
 
 def convert_cbs_kwb(path: str | Path, *, region_kinds: Iterable[str] = CBS_REGION_KINDS) -> list[ReferenceRow]:
@@ -225,6 +252,8 @@ def convert_cbs_kwb(path: str | Path, *, region_kinds: Iterable[str] = CBS_REGIO
 def _match_cbs_columns(header: list[str], path: str | Path) -> dict[str, int]:
     positions = {_CBS_SUFFIX.sub("", name.strip()): index for index, name in enumerate(header)}
     needed = ["SoortRegio", "Codering", *CBS_AGE_COLUMNS, *CBS_GENDER_COLUMNS]
+    if "WijkenEnBuurten" in positions:
+        needed.append("WijkenEnBuurten")
     for name in needed:
         if name not in positions:
             raise ReferenceFileError(path, "missing CBS column (matched without its number suffix)", line=1, field=name)
@@ -240,6 +269,9 @@ def _convert_cbs_region(values: list[str], columns: dict[str, int], path: str | 
     if not area_code:
         raise ReferenceFileError(path, "missing region code", line=line, field="Codering")
 
+    # Some CBS exports repeat the code in the name column instead of the name.
+    name = _cbs_value(values, columns["WijkenEnBuurten"]) if "WijkenEnBuurten" in columns else ""
+    name = name if name and name != area_code else None
     rows = []
     characteristics = (("age", CBS_AGE_COLUMNS), ("gender", CBS_GENDER_COLUMNS))
     for characteristic, categories in characteristics:
@@ -249,5 +281,5 @@ def _convert_cbs_region(values: list[str], columns: dict[str, int], path: str | 
                 continue
             if not text.isdigit():
                 raise ReferenceFileError(path, f"invalid count {text!r}: expected a whole number or '.'", line=line, field=column)
-            rows.append(ReferenceRow(area_code, characteristic, category, int(text)))
+            rows.append(ReferenceRow(area_code, characteristic, category, int(text), name))
     return rows

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.error import InvalidToken
@@ -21,6 +23,7 @@ from bot.delivery import DeliveryWorker
 from bot.engine import Engine
 from bot.inbound import InboundProcessor
 from bot.ratelimit import build_rate_limiters
+from bot.representativeness import load_reference_setup
 from bot.schedule_policy import SendPolicy
 from bot.scheduler import PanelScheduler
 from bot.settings import Settings
@@ -28,6 +31,9 @@ from bot.status_callbacks import status_callback_url
 from bot.turn import PanelInfo
 from store.db import create_engine, create_sessionmaker, upgrade
 from store.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.digest.dispatch import DigestDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +102,23 @@ def panel_info(settings: Settings) -> PanelInfo:
     )
 
 
+def build_digest_dispatcher(settings: Settings, sessionmaker, clock: Callable[[], datetime]) -> DigestDispatcher | None:
+    """Return the digest dispatcher, or None when no mail server is configured.
+
+    Raises ReferenceFileError or ReferenceSetupError for an unusable reference population.
+    """
+    if not (settings.smtp_url and settings.smtp_from):
+        log.info("weekly digests off: set CHATPANEL_SMTP_URL and CHATPANEL_SMTP_FROM to send them")
+        return None
+    from bot.digest.dispatch import DigestConfig, DigestDispatcher
+
+    config = DigestConfig(
+        settings.panel_name, ZoneInfo(settings.timezone), settings.min_group_size, load_reference_setup(settings),
+        settings.smtp_url, settings.smtp_from,
+    )
+    return DigestDispatcher(sessionmaker, config, clock=clock)
+
+
 def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Runtime:
     """Build the runtime for ``settings``; call ``settings.require_for_serving()`` first.
 
@@ -144,5 +167,6 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
         on_queued=worker.wake,
         topics_every_days=settings.topics_broadcast_days,
         min_group_size=settings.min_group_size,
+        digests=build_digest_dispatcher(settings, sessionmaker, clock),
     )
     return Runtime(settings, engine, sessionmaker, processor, worker, senders, telegram, scheduler)

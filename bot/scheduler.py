@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -20,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import broadcast, topic_offers
 from bot.schedule_policy import SendPolicy
+
+if TYPE_CHECKING:
+    from bot.digest.dispatch import DigestDispatcher
 from store.models import Survey, utcnow
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ class PanelScheduler:
         on_queued: Callable[[], None] | None = None,
         topics_every_days: int = 0,
         min_group_size: int = 10,
+        digests: DigestDispatcher | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.policy = policy
@@ -61,6 +66,8 @@ class PanelScheduler:
         self.topics_every_days = topics_every_days
         # The smallest group of respondents whose results the closing summary shows.
         self.min_group_size = min_group_size
+        # Sends the weekly digests on their own cron jobs; None when mail is not configured.
+        self.digests = digests
         self._scheduler: AsyncIOScheduler | None = None
         # Held while a tick runs, so stop() lets a tick finish instead of cancelling it.
         self._running = asyncio.Lock()
@@ -108,6 +115,7 @@ class PanelScheduler:
         await self._remind_due(now, report)
         await self._close_due(now, report)
         await self._offer_topics(now, report)
+        await self._schedule_digests()
         if (report.invitations or report.reminders or report.closed or report.topic_offers) and self.on_queued is not None:
             self.on_queued()
         return report
@@ -154,6 +162,13 @@ class PanelScheduler:
                 closed = await broadcast.close_survey(session, survey_pk, self.policy, now, min_group_size=self.min_group_size)
                 if closed is not None:
                     report.closed.append(slug)
+
+    async def _schedule_digests(self) -> None:
+        """Keep one digest job per organisation, so a changed schedule or a new partner
+        takes effect within one tick."""
+        if self.digests is None or self._scheduler is None:
+            return
+        self.digests.schedule(self._scheduler, await self.digests.scheduled_organisations())
 
     async def _offer_topics(self, now: datetime, report: TickReport) -> None:
         """Offer the approved topics once every ``topics_every_days`` days (0: never)."""

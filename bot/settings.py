@@ -80,6 +80,19 @@ class Settings:
     # Telegram user ids of the moderators, comma-separated, and their group chat's id.
     moderator_telegram_ids: str | None = None
     moderator_chat_id: int | None = None
+    # Outgoing mail for the weekly digest: smtp://[USER:PASSWORD@]HOST[:PORT] (STARTTLS when
+    # the server offers it), smtp+starttls:// (STARTTLS required) or smtps:// (TLS from the start).
+    smtp_url: str | None = None
+    smtp_from: str | None = None
+    # Representativeness and weighting: a reference population CSV (bot.reference_population),
+    # the area code of the panel's area in it, a CSV that maps 4-digit postcodes to the
+    # file's district codes, the characteristics to weight on, and the cap on a weight as a
+    # multiple of the mean weight.
+    reference_population: str | None = None
+    reference_area: str | None = None
+    postcode_areas: str | None = None
+    weighting: str | None = None
+    weight_cap: float = 5.0
     panel_name: str = "Inwonerspanel"
     panel_owner: str | None = None
     privacy_url: str | None = None
@@ -111,6 +124,17 @@ class Settings:
         """Return the configured invitation template SID per locale."""
         templates = {"nl": self.whatsapp_template_nl, "en": self.whatsapp_template_en}
         return {locale: sid for locale, sid in templates.items() if sid}
+
+    def weighting_characteristics(self) -> tuple[str, ...]:
+        """Return the characteristics to weight on; empty when weighting is off."""
+        if not self.weighting:
+            return ()
+        return tuple(part for part in self.weighting.split(",") if part)
+
+    def require_for_mail(self) -> None:
+        """Raise SettingsError unless the digest can be sent by e-mail."""
+        _require(self, "smtp_url", "give the mail server, such as smtp://USER:PASSWORD@mail.example.nl:587")
+        _require(self, "smtp_from", "give the sender address of the digest, such as panel@example.nl")
 
     def require_for_serving(self) -> None:
         """Raise SettingsError unless the settings are complete enough to serve webhooks."""
@@ -351,6 +375,63 @@ def _locale(key: str, value: object) -> str:
     return text
 
 
+def _smtp_url(key: str, value: object) -> str:
+    text = _text(key, value)
+    parts = urlsplit(text)
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise SettingsError(
+            key, f"invalid mail server address {_without_password(text)!r}",
+            "give it as smtp://USER:PASSWORD@HOST:587, smtp+starttls://HOST:587 or smtps://HOST:465",
+        )
+    try:
+        parts.port
+    except ValueError:
+        raise SettingsError(key, f"invalid port in {_without_password(text)!r}", "give a port from 1 to 65535") from None
+    return text
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
+
+
+def _email(key: str, value: object) -> str:
+    text = _text(key, value)
+    if not EMAIL_PATTERN.fullmatch(text):
+        raise SettingsError(key, f"invalid e-mail address {text!r}", "give one address such as panel@example.nl")
+    return text
+
+
+def _characteristics(key: str, value: object) -> str:
+    text = _text(key, value)
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in WEIGHTING_CHARACTERISTICS]
+    if not names or unknown:
+        raise SettingsError(
+            key, f"unknown characteristic {', '.join(unknown) or text!r}",
+            f"give one or more of {', '.join(WEIGHTING_CHARACTERISTICS)}, separated by commas",
+        )
+    return ",".join(dict.fromkeys(names))
+
+
+def _weight_cap(key: str, value: object) -> float:
+    try:
+        number = float(str(value))
+    except ValueError:
+        number = 0.0
+    if not number >= 1:
+        raise SettingsError(key, f"invalid value {value!r}", "give a number of 1 or more, such as 5")
+    return number
+
+
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Profile characteristics that can be compared with the reference population and weighted.
+WEIGHTING_CHARACTERISTICS = ("age", "district")
+
+
 _VALIDATORS = {
     "database_url": _database_url,
     "public_url": _url,
@@ -380,4 +461,8 @@ _VALIDATORS = {
     "moderator_chat_id": _chat_id,
     "privacy_url": _url,
     "default_locale": _locale,
+    "smtp_url": _smtp_url,
+    "smtp_from": _email,
+    "weighting": _characteristics,
+    "weight_cap": _weight_cap,
 }

@@ -149,6 +149,9 @@ class Survey(Base):
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"))
     # Set when the followers of ``topic_id`` were told the survey opened.
     topic_followers_told_at: Mapped[datetime | None]
+    # Random key for this survey's export pseudonyms (bot.pseudonyms), set at the first
+    # export: a resident's pseudonym is stable within a survey and differs across surveys.
+    export_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class Response(Base):
@@ -225,7 +228,31 @@ class Organisation(Base):
     contact_email: Mapped[str | None] = mapped_column(String(254))
     # The language of the organisation's digest.
     locale: Mapped[str] = mapped_column(String(8), default="nl", server_default="nl")
+    # When the weekly digest goes out, as "mon 09:00" in the panel's time zone, or "off".
+    digest_schedule: Mapped[str] = mapped_column(String(16), default="mon 09:00", server_default="mon 09:00")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestRun(Base):
+    """One organisation's digest for one ISO week, claimed before it is sent, so two
+    processes or a restart never send the same week twice.
+
+    status: sending -> sent, or failed. A "sending" row whose lease has passed belonged to
+    a process that died, and may be claimed again.
+    """
+
+    __tablename__ = "digest_runs"
+    __table_args__ = (UniqueConstraint("organisation_id", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    # ISO week, such as "2026-W49".
+    week: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="sending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class SurveyOutcome(Base):

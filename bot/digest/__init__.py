@@ -1,0 +1,1 @@
+"""The weekly digest for partner organisations: gathered, rendered, mailed and scheduled."""
