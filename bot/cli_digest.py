@@ -68,7 +68,7 @@ async def _preview(settings: Settings, setup, slug: str, week: Week, out: Path) 
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
-        async with create_sessionmaker(engine)() as session:
+        async with create_sessionmaker(engine)() as session, session.begin():
             organisation = await find_organisation(session, slug)
             digest = await gather_digest(
                 session, organisation, week, panel_name=settings.panel_name, zone=ZoneInfo(settings.timezone),

@@ -65,6 +65,14 @@ from tests.fakes.fixtures import (  # noqa: E402,F401
     twilio_sender,
 )
 
+# A fake SMTP server (aiosmtpd) on 127.0.0.1, and a self-signed certificate for its TLS.
+from tests.fakes.smtp import (  # noqa: E402,F401
+    silent_port,
+    smtp_certificate,
+    smtp_server,
+    trusted_smtp_certificate,
+)
+
 
 @pytest.fixture(autouse=True)
 def _only_loopback(loopback_only):

@@ -41,11 +41,11 @@ AXIS_COLOUR = "#555555"
 GRID_COLOUR = "#d9d9d9"
 
 # Sizes in points. At 600 px a point is about 1.4 px, and on a 360 px phone screen about 0.8 px.
-LABEL_SIZE = 15
-VALUE_SIZE = 13
-TICK_SIZE = 13
-# Characters per label line: DejaVu Sans at LABEL_SIZE fits about 45 across the plot.
-LABEL_CHARACTERS = 42
+LABEL_SIZE = 18
+VALUE_SIZE = 16
+TICK_SIZE = 15
+# Characters per label line: DejaVu Sans at LABEL_SIZE fits about 40 across the plot.
+LABEL_CHARACTERS = 36
 # Vertical space in label lines (one line of LABEL_SIZE text, 1.3 line height).
 LINE_IN = LABEL_SIZE * 1.3 / 72
 BAR_LINES = 1.05

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest.model import ClosedSurvey, Digest, DigestOrganisation, DigestTopic, PanelFigures, RunningSurvey
 from bot.digest.weeks import Week
+from bot.export import week_answers_csv
 from bot.i18n import texts
 from bot.panel_weights import survey_weights
 from bot.representativeness import ReferenceSetup, panel_profiles_statement, representativeness
@@ -48,15 +49,19 @@ async def gather_digest(
     min_group_size: int,
     setup: ReferenceSetup | None,
 ) -> Digest:
-    """Collect what ``organisation``'s digest for ``week`` says, as of the store now."""
+    """Collect what ``organisation``'s digest for ``week`` says, as of the store now.
+
+    Creates the export keys of surveys exported for the first time, so the caller commits.
+    """
     start, end = week.bounds(zone)
     locale = organisation.locale
     closed = await _closed_surveys(session, organisation, start, end, locale, min_group_size, setup)
     running = await _running_surveys(session, organisation, end, locale)
     report = await representativeness(session, setup, min_group_size, at=end) if setup is not None else None
-    from bot.export import week_answers_csv  # the export module imports much; load it when used
-
-    answers_csv = await week_answers_csv(session, start, end, [survey.pk for survey in closed + running], locale)
+    answers = await week_answers_csv(
+        session, start, end, [survey.pk for survey in closed + running], locale,
+        min_group_size=min_group_size, timezone=zone.key,
+    )
     return Digest(
         panel_name=panel_name,
         organisation=DigestOrganisation(organisation.slug, organisation.name, locale, organisation.contact_email),
@@ -70,7 +75,7 @@ async def gather_digest(
         panel=await _panel_figures(session, start, end, closed),
         representativeness=report,
         min_group_size=min_group_size,
-        answers_csv=answers_csv,
+        answers_csv=answers.csv_text,
     )
 
 

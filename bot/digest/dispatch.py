@@ -9,6 +9,7 @@ what a restart missed and retries what failed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -94,15 +95,16 @@ class DigestDispatcher:
                 raise LookupError(
                     f"organisation {slug!r} has no contact address; add one with: chatpanel org edit {slug} --email ADDRESS"
                 )
-            await self._deliver(session, organisation, week)
+            organisation_id, recipient = organisation.id, organisation.contact_email
+        await self._deliver(organisation_id, week)
         async with self.sessionmaker() as session, session.begin():
-            run = await session.scalar(select(DigestRun).where(DigestRun.organisation_id == organisation.id, DigestRun.week == str(week)))
+            run = await session.scalar(select(DigestRun).where(DigestRun.organisation_id == organisation_id, DigestRun.week == str(week)))
             now = self.clock()
             if run is None:
-                session.add(DigestRun(organisation_id=organisation.id, week=str(week), status="sent", attempts=1, claimed_at=now, sent_at=now))
+                session.add(DigestRun(organisation_id=organisation_id, week=str(week), status="sent", attempts=1, claimed_at=now, sent_at=now))
             else:
                 run.status, run.sent_at, run.error = "sent", now, None
-        return organisation.contact_email
+        return recipient
 
     async def run_due(self) -> list[str]:
         """Send every digest whose scheduled time passed within GRACE and that no process
@@ -128,20 +130,18 @@ class DigestDispatcher:
             claimed = await _claim(session, organisation_id, str(week), now)
         if not claimed:
             return False
-        async with self.sessionmaker() as session:
-            organisation = await session.get(Organisation, organisation_id)
-            try:
-                await self._deliver(session, organisation, week)
-            except MailError as error:
-                log.error("digest for %s, week %s, not sent: %s", organisation.slug, week, error)
-                await self._finish(organisation_id, week, "failed", str(error))
-                return False
-            except Exception as error:
-                log.exception("digest for %s, week %s, failed", organisation.slug, week)
-                await self._finish(organisation_id, week, "failed", f"{type(error).__name__}: {error}")
-                return False
+        try:
+            slug = await self._deliver(organisation_id, week)
+        except MailError as error:
+            log.error("digest for organisation %s, week %s, not sent: %s", organisation_id, week, error)
+            await self._finish(organisation_id, week, "failed", str(error))
+            return False
+        except Exception as error:
+            log.exception("digest for organisation %s, week %s, failed", organisation_id, week)
+            await self._finish(organisation_id, week, "failed", f"{type(error).__name__}: {error}")
+            return False
         await self._finish(organisation_id, week, "sent", None)
-        log.info("digest for %s, week %s, sent", organisation.slug, week)
+        log.info("digest for %s, week %s, sent", slug, week)
         return True
 
     def schedule(self, scheduler: AsyncIOScheduler, organisations: list[tuple[int, str, str]]) -> None:
@@ -189,15 +189,25 @@ class DigestDispatcher:
             )
             return [tuple(row) for row in (await session.execute(statement)).all()]
 
-    async def _deliver(self, session: AsyncSession, organisation: Organisation, week: Week) -> None:
-        digest = await self.gather(session, organisation, week)
-        rendered = render_digest(digest)
+    async def _deliver(self, organisation_id: int, week: Week) -> str:
+        """Gather, render and send one digest; return the organisation's slug.
+
+        The store is read in one short transaction, because sending may take minutes.
+        """
+        async with self.sessionmaker() as session, session.begin():
+            organisation = await session.get(Organisation, organisation_id)
+            digest = await self.gather(session, organisation, week)
+        # Drawing charts takes CPU time, which must not hold up webhooks on the event loop.
+        rendered = await asyncio.to_thread(render_digest, digest)
         t = texts(digest.organisation.locale)
         attachment = Attachment(
             t.gettext("answers-%(week)s.csv", week=str(week)), "text/csv", digest.answers_csv.encode("utf-8")
         )
-        message = build_message(rendered, sender=self.config.smtp_from, recipient=organisation.contact_email, attachments=[attachment])
-        await self.send(message, self.config.smtp_url, context=organisation.slug)
+        message = build_message(
+            rendered, sender=self.config.smtp_from, recipient=digest.organisation.contact_email, attachments=[attachment]
+        )
+        await self.send(message, self.config.smtp_url, context=digest.organisation.slug)
+        return digest.organisation.slug
 
     async def _finish(self, organisation_id: int, week: Week, status: str, error: str | None) -> None:
         async with self.sessionmaker() as session, session.begin():

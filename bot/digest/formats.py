@@ -85,25 +85,31 @@ def _day_month_pattern(locale: str) -> str:
     return _SHORT_WEEKDAY.sub("EEEE", str(parsed.datetime_skeletons[skeleton]))
 
 
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, first_width: int = 32, indent: str = "") -> str:
+def text_table(
+    headers: Sequence[str] | None, rows: Sequence[Sequence[str]], *, first_width: int = 32, indent: str = ""
+) -> str:
     """Lay out rows as plain text: the first column left-aligned and wrapped at
     ``first_width`` characters, the other columns right-aligned, two spaces apart.
 
-    Every row must have as many cells as ``headers``.
+    ``headers``, when given, is the first row, underlined with dashes. Raise ValueError
+    when a row has another number of cells than the first row.
     """
-    for row in rows:
-        if len(row) != len(headers):
-            raise ValueError(f"text table row {list(row)!r} has {len(row)} cells; expected {len(headers)}")
-    table = [list(headers), *[list(row) for row in rows]]
+    table = [list(row) for row in ([headers] if headers is not None else []) + list(rows)]
+    if not table:
+        return ""
+    columns = len(table[0])
+    for row in table:
+        if len(row) != columns:
+            raise ValueError(f"text table row {row!r} has {len(row)} cells; expected {columns}")
     first = min(first_width, max(len(row[0]) for row in table))
-    widths = [first] + [max(len(row[column]) for row in table) for column in range(1, len(headers))]
+    widths = [first] + [max(len(row[column]) for row in table) for column in range(1, columns)]
 
     lines: list[str] = []
     for index, row in enumerate(table):
-        wrapped = textwrap.wrap(row[0], width=first, break_long_words=True) or [""]
+        wrapped = textwrap.wrap(row[0], width=first) or [""]
         cells = [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
         lines.append(indent + "  ".join([wrapped[0].ljust(first), *cells]).rstrip())
         lines.extend(indent + line for line in wrapped[1:])
-        if index == 0:
+        if index == 0 and headers is not None:
             lines.append(indent + "  ".join("-" * width for width in widths))
     return "\n".join(lines)

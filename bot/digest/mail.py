@@ -12,6 +12,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
@@ -69,7 +70,7 @@ def build_message(
     contains a line break, or when an attachment's content type is invalid.
     """
     message = EmailMessage()
-    message["Subject"] = rendered.subject
+    _set_subject(message, rendered.subject)
     message["From"] = sender
     message["To"] = recipient
     message["Date"] = format_datetime(datetime.now(timezone.utc))
@@ -354,6 +355,19 @@ def _log_final_failure(failure: _Failure, server: _Server, context: str, attempt
         "mail for %s via %s: gave up after attempt %d (%s), reply code %s: %s (%s)",
         context or "-", server.address, attempt, kind, failure.code, failure.problem, failure.reply,
     )
+
+
+def _set_subject(message: EmailMessage, subject: str) -> None:
+    if not subject.isascii():
+        # NOTE: the header folding of Python 3.11's email package drops the space between
+        # two encoded words when it breaks the line there (CPython gh-144156, fixed in
+        # 2026), so long Dutch subjects lost spaces. email.header.Header keeps every space
+        # inside the encoded words, and set_raw stores its folded lines as they are.
+        if "\r" in subject or "\n" in subject:
+            raise ValueError(f"subject {subject!r} contains a line break")
+        message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
+        return
+    message["Subject"] = subject
 
 
 def _domain_of(sender: str) -> str:
