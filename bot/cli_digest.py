@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,10 @@ from bot.representativeness import ReferenceSetupError, load_reference_setup, re
 from bot.settings import Settings
 from store.db import create_engine, create_sessionmaker, upgrade
 from store.models import utcnow
+
+
+# Seconds between the attempts of ``digest send``.
+CLI_RETRY_DELAYS = (1.0, 3.0)
 
 
 def add_parsers(commands, common: argparse.ArgumentParser) -> None:
@@ -90,7 +95,7 @@ async def _preview(settings: Settings, setup, slug: str, week: Week, out: Path) 
 
 async def _send(settings: Settings, setup, slug: str, week: Week) -> int:
     from bot.digest.dispatch import DigestConfig, DigestDispatcher
-    from bot.digest.mail import MailError
+    from bot.digest.mail import MailError, send_message
 
     settings.require_for_mail()
     if not database_exists(settings):
@@ -101,7 +106,9 @@ async def _send(settings: Settings, setup, slug: str, week: Week) -> int:
         config = DigestConfig(
             settings.panel_name, ZoneInfo(settings.timezone), settings.min_group_size, setup, settings.smtp_url, settings.smtp_from
         )
-        recipient = await DigestDispatcher(create_sessionmaker(engine), config).send_now(slug, week)
+        # A moderator waits for the answer, so retry sooner than the scheduled sending does.
+        send = partial(send_message, retry_delays=CLI_RETRY_DELAYS)
+        recipient = await DigestDispatcher(create_sessionmaker(engine), config, send=send).send_now(slug, week)
     except MailError as error:
         print(f"chatpanel: error: the digest for {slug} was not sent: {error}", file=sys.stderr)
         return 1

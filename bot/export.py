@@ -7,6 +7,7 @@ does not decide the memory an export needs.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -179,11 +180,10 @@ async def response_rows(session: AsyncSession, plan: ExportPlan) -> AsyncIterato
         .outerjoin(Answer, Answer.response_id == Response.id)
         .where(Response.survey_id == plan.survey_row.id)
         .order_by(Response.id)
-        .execution_options(yield_per=ROWS_PER_BATCH)
     )
-    result = await session.stream(statement)
+    result = (await session.execute(statement.execution_options(yield_per=None))).all()
     current, answers = None, {}
-    async for row in result:
+    for row in result:
         if current is not None and row.id != current.id:
             yield _response_row(plan, current, answers)
             answers = {}
@@ -218,9 +218,16 @@ async def write_xlsx(plan: ExportPlan, rows: AsyncIterator[list[Cell]], path: Pa
     bold = Font(bold=True)
     sheet.append([_xlsx_cell(sheet, value, bold) for value in plan.header])
     count = 0
-    async for row in rows:
-        sheet.append([_xlsx_cell(sheet, value) for value in row])
-        count += 1
+    try:
+        async for row in rows:
+            sheet.append([_xlsx_cell(sheet, value) for value in row])
+            count += 1
+    except BaseException:
+        # Saving closes openpyxl's row writer and removes its temporary files. The caller
+        # removes the partial file at ``path``.
+        with contextlib.suppress(Exception):
+            workbook.save(path)
+        raise
     about = workbook.create_sheet("About")
     for label, value in about_lines(plan, count):
         about.append([_xlsx_cell(about, label, bold), _xlsx_cell(about, value)])

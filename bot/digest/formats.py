@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, match_skeleton
+from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 
 # Percentages and means show one decimal, as residents' summaries do.
@@ -53,6 +54,10 @@ class Formats:
     def points(self, difference: float) -> str:
         """Format a difference of two shares in percentage points, with its sign: "+6,2"."""
         return format_decimal(difference * 100, format=POINTS_PATTERN, locale=self.locale)
+
+    def enumeration(self, items: Sequence[str]) -> str:
+        """Join items as a sentence does: "leeftijd en wijk" in Dutch."""
+        return format_list(list(items), locale=self.locale) if items else ""
 
     def day(self, value: date | datetime, zone: ZoneInfo | None = None) -> str:
         """Format a date in full, such as "maandag 7 december 2026".

@@ -1,6 +1,6 @@
 """Compose the weekly digest e-mail and send it over SMTP with aiosmtplib.
 
-``build_message`` is pure. ``send_message`` connects to the server named by the
+``build_message`` does no I/O. ``send_message`` connects to the server named by the
 ``smtp_url`` setting, retries transient failures and raises MailError when it gives up.
 """
 
@@ -25,9 +25,9 @@ __all__ = ["MailError", "build_message", "send_message"]
 
 log = logging.getLogger(__name__)
 
-# The setting that holds the server address, named in the fixes that MailError gives.
+# The setting with the server address, named in the fixes that MailError gives.
 _URL_SETTING = "CHATPANEL_SMTP_URL"
-# Longest server reply quoted in an error message or log line, in characters.
+# Maximum length of a server reply quoted in an error message or log line, in characters.
 _MAX_REPLY_LENGTH = 200
 
 
@@ -124,7 +124,11 @@ async def send_message(
     """
     if attempts < 1:
         raise ValueError(f"attempts must be at least 1, not {attempts}")
-    server = _parse_url(smtp_url)
+    try:
+        server = _parse_url(smtp_url)
+    except MailError as error:
+        log.error("mail for %s not sent: %s", context or "-", error)
+        raise
 
     for attempt in range(1, attempts + 1):
         try:
@@ -224,9 +228,9 @@ class _Failure:
     reply: str
 
 
-# What each kind of failure means and how to fix it, first match wins. The flag says
-# whether the failure is permanent when the server sent no reply code. With a code,
-# 4xx replies are transient and all others permanent.
+# The meaning and fix of each kind of failure. The first matching type wins. The
+# flag is True when the failure is permanent although the server sent no reply code.
+# With a reply code, 4xx replies are transient and all others are permanent.
 _FAILURE_KINDS: tuple[tuple[type[BaseException], str, str, bool], ...] = (
     (
         ssl.SSLCertVerificationError,
@@ -359,10 +363,10 @@ def _log_final_failure(failure: _Failure, server: _Server, context: str, attempt
 
 def _set_subject(message: EmailMessage, subject: str) -> None:
     if not subject.isascii():
-        # NOTE: the header folding of Python 3.11's email package drops the space between
-        # two encoded words when it breaks the line there (CPython gh-144156, fixed in
-        # 2026), so long Dutch subjects lost spaces. email.header.Header keeps every space
-        # inside the encoded words, and set_raw stores its folded lines as they are.
+        # NOTE: the header folding of the email package in Python 3.11.7 drops the space
+        # between two encoded words when it breaks the line there, so long Dutch subjects
+        # lost spaces. email.header.Header keeps every space inside the encoded words, and
+        # set_raw stores its folded lines as they are.
         if "\r" in subject or "\n" in subject:
             raise ValueError(f"subject {subject!r} contains a line break")
         message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())

@@ -212,6 +212,7 @@ def _environment(locale: str) -> Environment:
         decimal=formats.decimal,
         percent=formats.percent,
         points=formats.points,
+        enumeration=formats.enumeration,
         day=_in_zone(formats.day),
         day_month=_in_zone(formats.day_month),
     )

@@ -58,8 +58,8 @@ class RecordingHandler:
     """aiosmtpd handler that keeps every accepted message in ``messages``.
 
     ``fail_data`` is how many of the first DATA commands get a 451 reply, and
-    ``reject_recipients`` answers 550 to every RCPT. With ``credentials`` (user,
-    password) the handler checks AUTH LOGIN and PLAIN and answers 530 to MAIL before a
+    ``reject_recipients`` rejects every RCPT with 550. With ``credentials`` (user,
+    password) the handler checks AUTH LOGIN and PLAIN and rejects MAIL with 530 before a
     successful login. ``data_commands``, ``rcpt_commands`` and ``auth_attempts`` count
     what the clients sent.
     """
@@ -120,7 +120,7 @@ class RecordingHandler:
     def authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
     ) -> AuthResult:
-        """Check a LOGIN or PLAIN login against ``credentials``; aiosmtpd's authenticator."""
+        """Check a LOGIN or PLAIN login against ``credentials`` (aiosmtpd's authenticator callback)."""
         self.auth_attempts += 1
         if self.credentials is None or not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
@@ -141,7 +141,7 @@ class _CountingController(Controller):
 
 
 class FakeSmtpServer:
-    """One running aiosmtpd server on 127.0.0.1; ``handler`` holds what it received."""
+    """One running aiosmtpd server on 127.0.0.1. Its ``handler`` records what it received."""
 
     def __init__(self, controller: _CountingController, handler: RecordingHandler) -> None:
         self._controller = controller
@@ -209,11 +209,11 @@ def trusted_smtp_certificate(
 def smtp_server(loopback_only: list[str]) -> Iterator[Callable[..., FakeSmtpServer]]:
     """Start fake SMTP servers on 127.0.0.1 for one test; all stop at teardown.
 
-    Call it with keywords: ``credentials=(user, password)`` requires AUTH LOGIN or
-    PLAIN; ``tls="starttls"`` offers STARTTLS (``require_starttls=True`` refuses mail
-    without it) and ``tls="smtps"`` speaks TLS from the start, both with
-    ``certificate``; ``fail_data=n`` answers 451 to the first n DATA commands;
-    ``reject_recipients=True`` answers 550 to every RCPT.
+    Call it with keywords. ``credentials=(user, password)`` requires AUTH LOGIN or
+    PLAIN. ``tls="starttls"`` offers STARTTLS (``require_starttls=True`` rejects MAIL
+    without it) and ``tls="smtps"`` speaks TLS from the start, both with the given
+    ``certificate``. ``fail_data=n`` replies 451 to the first n DATA commands, and
+    ``reject_recipients=True`` rejects every RCPT with 550.
     """
     servers: list[FakeSmtpServer] = []
 
@@ -236,7 +236,7 @@ def smtp_server(loopback_only: list[str]) -> Iterator[Callable[..., FakeSmtpServ
             server_hostname="localhost",
             ready_timeout=10.0,
             authenticator=handler.authenticate,
-            # aiosmtpd offers AUTH only after STARTTLS unless told otherwise.
+            # With auth_require_tls=True, its default, aiosmtpd offers AUTH only after STARTTLS.
             auth_require_tls=tls == "starttls",
             **_tls_options(tls, certificate, require_starttls),
         )
@@ -257,7 +257,7 @@ def silent_port(loopback_only: list[str]) -> Iterator[int]:
     """A loopback TCP port that accepts connections but never sends a greeting."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK_HOST, 0))
-        # The kernel completes connections into the backlog, and nobody calls accept().
+        # The kernel completes connections into the backlog, and the fixture never calls accept().
         sock.listen(8)
         yield sock.getsockname()[1]
 
