@@ -29,11 +29,11 @@ class ExportError(Exception):
 
 
 def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    """Add the ``export`` command to ``commands``; ``common`` holds --config and --db."""
+    """Add the ``export`` command to ``commands``, with the options of ``common`` (--config, --db)."""
     export = commands.add_parser(
         "export", parents=[common], help="write a survey's responses to a CSV or xlsx file with pseudonymous respondents"
     )
-    export.add_argument("survey_id", metavar="SURVEY_ID")
+    export.add_argument("survey_id", metavar="SURVEY_ID", help="the survey to export, by the id that chatpanel survey list shows")
     export.add_argument("--out", required=True, metavar="FILE", help="the file to write; replaced only when the export succeeds")
     export.add_argument(
         "--format", choices=["csv", "xlsx"], help="file format (default: from the suffix of --out, else csv)"
@@ -102,8 +102,12 @@ async def _export(
                 raise ExportError(f"no survey with id {survey_id!r}; see: chatpanel survey list")
             await survey_export_key(session, row)
         # NOTE: on SQLite every transaction starts with BEGIN IMMEDIATE (store.db), so the
-        # bot's writes wait while a large export streams.
+        # bot's writes wait while a large export streams, and fail after the busy timeout.
         async with sessionmaker() as session:
+            if engine.dialect.name == "postgresql":
+                # One snapshot for the counts, the weights and the rows. SQLite's BEGIN
+                # IMMEDIATE keeps other writers out, which gives the same.
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             row = await find_survey(session, survey_id)
             plan = await plan_export(session, row, settings, locale, setup)
             count = await write_export(plan, response_rows(session, plan), out, file_format)

@@ -1,8 +1,8 @@
 """Exports of survey responses for partner organisations: one row per response, with
 pseudonymous respondent ids (bot.pseudonyms) and no personal data.
 
-Rows are streamed from the database and written one at a time, so the size of a survey
-does not decide the memory an export needs.
+Rows are streamed from the database and written one at a time, so an export keeps one
+response's answers in memory at a time, plus one weight per respondent when it has weights.
 """
 
 from __future__ import annotations
@@ -37,19 +37,8 @@ from bot.surveys import survey_model
 from store.models import Answer, Resident, Response, Survey, utcnow
 
 __all__ = [
-    "Cell",
-    "ExportPlan",
-    "LeftOutColumn",
-    "PeriodAnswers",
-    "about_lines",
-    "answer_value",
-    "plan_export",
-    "profile_columns",
-    "response_rows",
-    "safe_text",
-    "week_answers_csv",
-    "write_csv",
-    "write_xlsx",
+    "Cell", "ExportPlan", "LeftOutColumn", "PeriodAnswers", "about_lines", "answer_value", "plan_export",
+    "profile_columns", "response_rows", "safe_text", "week_answers_csv", "write_csv", "write_xlsx",
 ]
 
 Cell = str | int | Decimal | float | datetime | None
@@ -70,13 +59,15 @@ PERIOD_COLUMNS = ("survey", "respondent", "question_id", "question", "answer", "
 
 @dataclass(frozen=True)
 class LeftOutColumn:
+    """A profile column left out of an export, and the reason for readers."""
+
     column: str
     reason: str
 
 
 @dataclass(frozen=True)
 class ExportPlan:
-    """What an export of one survey contains, decided before its rows are read."""
+    """The columns, weights and counts of one survey's export, decided before its rows are read."""
 
     survey_row: Survey
     survey: SurveyModel
@@ -87,9 +78,9 @@ class ExportPlan:
     # Profile columns kept: "age_band" and "district", in that order.
     profile: tuple[str, ...]
     left_out: tuple[LeftOutColumn, ...]
-    # Resident id to weight; None when the export has no weight column.
+    # Resident id to weight, or None when the export has no weight column.
     weights: Mapping[int, float] | None
-    # Why weighting is configured but the export has no weight column; None otherwise.
+    # The reason for leaving out the weight column although weighting is configured.
     weighting_problem: str | None
     # True when the cap on weights kept the weighted shares from fitting exactly.
     weights_capped: bool
@@ -110,7 +101,7 @@ async def plan_export(
     Creates the survey's export key when it has none, in the caller's transaction.
     """
     profiles = await _respondent_profiles(session, survey_row.id)
-    kept, left_out = profile_columns(profiles, setup, settings.min_group_size)
+    included, left_out = profile_columns(profiles, setup, settings.min_group_size)
     computed = await survey_weights(session, survey_row.id, setup, settings.min_group_size)
     weights, problem = computed.weights, None
     if computed.problem is not None:
@@ -118,7 +109,7 @@ async def plan_export(
         label = setup.label(computed.problem.characteristic, category) if setup and category else None
         problem = computed.problem.describe(texts("en"), label)
     elif weights is not None:
-        hidden = [name for name in setup.weighting if _PROFILE_COLUMN[name] not in kept]
+        hidden = [name for name in setup.weighting if _PROFILE_COLUMN[name] not in included]
         if hidden:
             weights = None
             problem = f"Weights are left out because they differ by {' and '.join(hidden)}, which the export leaves out."
@@ -129,7 +120,7 @@ async def plan_export(
         locale=locale,
         zone=ZoneInfo(settings.timezone),
         setup=setup,
-        profile=kept,
+        profile=included,
         left_out=left_out,
         weights=weights,
         weighting_problem=problem,
@@ -142,7 +133,7 @@ async def plan_export(
 def profile_columns(
     profiles: Mapping[tuple[str | None, str | None], int], setup: ReferenceSetup | None, min_group_size: int
 ) -> tuple[tuple[str, ...], tuple[LeftOutColumn, ...]]:
-    """Choose the profile columns that keep every group at ``min_group_size`` or more.
+    """Return the profile columns to include, and those left out with the reason.
 
     ``profiles`` counts respondents per (age band, postcode). A column is kept when each of
     its categories that occurs has at least ``min_group_size`` respondents, and the pair
@@ -152,17 +143,17 @@ def profile_columns(
     candidates = ["age_band"]
     if setup is not None and setup.postcode_areas:
         candidates.append("district")
-    kept, left_out = [], []
+    included, left_out = [], []
     for column in candidates:
         if _smallest_group(profiles, (column,), setup) < min_group_size:
             left_out.append(LeftOutColumn(column, f"{_CATEGORY_NAME[column]} has fewer than {min_group_size} respondents"))
         else:
-            kept.append(column)
-    if len(kept) == 2 and _smallest_group(profiles, tuple(kept), setup) < min_group_size:
-        kept.remove("district")
+            included.append(column)
+    if len(included) == 2 and _smallest_group(profiles, tuple(included), setup) < min_group_size:
+        included.remove("district")
         reason = f"a combination of age band and district has fewer than {min_group_size} respondents"
         left_out.append(LeftOutColumn("district", reason))
-    return tuple(kept), tuple(left_out)
+    return tuple(included), tuple(left_out)
 
 
 async def response_rows(session: AsyncSession, plan: ExportPlan) -> AsyncIterator[list[Cell]]:
@@ -180,10 +171,11 @@ async def response_rows(session: AsyncSession, plan: ExportPlan) -> AsyncIterato
         .outerjoin(Answer, Answer.response_id == Response.id)
         .where(Response.survey_id == plan.survey_row.id)
         .order_by(Response.id)
+        .execution_options(yield_per=ROWS_PER_BATCH)
     )
-    result = (await session.execute(statement.execution_options(yield_per=None))).all()
+    result = await session.stream(statement)
     current, answers = None, {}
-    for row in result:
+    async for row in result:
         if current is not None and row.id != current.id:
             yield _response_row(plan, current, answers)
             answers = {}
@@ -285,8 +277,8 @@ async def week_answers_csv(
     Respondents carry the same pseudonym as in ``chatpanel export`` of that survey. A
     survey is left out when fewer than ``min_group_size`` residents answered it in the
     period. Skipped questions are not answers. Texts are in ``locale`` and dates in the
-    zone ``timezone``. Creates missing export keys in the caller's transaction, so the
-    caller must commit. Raises ValueError for naive datetimes and LookupError for an
+    zone ``timezone``. The text is built in memory, which suits a week of answers. Creates
+    missing export keys in the caller's transaction, so the caller must commit. Raises ValueError for naive datetimes and LookupError for an
     unknown survey primary key.
     """
     if start.tzinfo is None or end.tzinfo is None:
@@ -301,21 +293,21 @@ async def week_answers_csv(
         row = await session.get(Survey, survey_pk)
         if row is None:
             raise LookupError(f"no survey with primary key {survey_pk}")
-        given = (
+        answered_in_period = (
             (Response.survey_id == survey_pk)
             & (Answer.answered_at >= start)
             & (Answer.answered_at < end)
             & Answer.skipped.is_(False)
         )
         respondents = await session.scalar(
-            select(func.count(distinct(Response.resident_id))).join(Answer, Answer.response_id == Response.id).where(given)
+            select(func.count(distinct(Response.resident_id))).join(Answer, Answer.response_id == Response.id).where(answered_in_period)
         )
         if not respondents:
             continue
         if respondents < min_group_size:
             withheld.append(row.slug)
             continue
-        rows += await _write_period_answers(session, writer, row, given, locale, zone)
+        rows += await _write_period_answers(session, writer, row, answered_in_period, locale, zone)
     return PeriodAnswers(buffer.getvalue(), rows, tuple(withheld))
 
 
@@ -421,14 +413,14 @@ def _xlsx_cell(sheet, value: Cell, font: Font | None = None):
     return cell
 
 
-async def _write_period_answers(session, writer, row: Survey, given, locale: str, zone: ZoneInfo) -> int:
+async def _write_period_answers(session, writer, row: Survey, answered_in_period, locale: str, zone: ZoneInfo) -> int:
     survey = survey_model(row)
     questions = {question.id: question for question in survey.questions}
     key = await survey_export_key(session, row)
     statement = (
         select(Response.resident_id, Answer.question_id, Answer.value, Answer.answered_at)
         .join(Answer, Answer.response_id == Response.id)
-        .where(given)
+        .where(answered_in_period)
         .order_by(Answer.answered_at, Answer.id)
         .execution_options(yield_per=ROWS_PER_BATCH)
     )

@@ -27,6 +27,18 @@ async def database_url(request, tmp_path) -> AsyncIterator[str]:
     if request.param == "sqlite":
         yield sqlite_url(tmp_path / "panel.db")
         return
+    async for url in _fresh_postgres():
+        yield url
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A URL of a fresh, empty PostgreSQL database, for tests that need PostgreSQL itself."""
+    async for url in _fresh_postgres():
+        yield url
+
+
+async def _fresh_postgres() -> AsyncIterator[str]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"PostgreSQL tests need {PG_ENV}, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test")

@@ -40,8 +40,8 @@ window.addEventListener("load", function () {
 });
 </script>
 """
-# Headless Chromium 156 lays out a --dump-dom page at least 500 px wide whatever
-# --window-size says, so the checked copy is loaded in a frame of the exact width, and the
+# Headless Chromium 156 lays out a --dump-dom page at least 500 px wide, even with a smaller
+# --window-size, so the checked copy is loaded in a frame of the exact width, and the
 # frame's report is written onto the outer page's <html> for --dump-dom to show.
 FRAME_PAGE = """<!DOCTYPE html>
 <html><body style="margin:0">

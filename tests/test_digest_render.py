@@ -65,10 +65,11 @@ def option(option_id: str, label: str, count: int, n: int, weighted_share: float
 
 def priority_question(weighted: bool = True) -> QuestionResult:
     n = sum(PRIORITY_COUNTS)
-    options = [
-        option(f"p{index}", label, count, n, (count / n) * (1.1 if index % 2 else 0.9) if weighted else None)
-        for index, (label, count) in enumerate(zip(PRIORITY_LABELS, PRIORITY_COUNTS))
-    ]
+    options = []
+    for index, (label, count) in enumerate(zip(PRIORITY_LABELS, PRIORITY_COUNTS)):
+        # Weighting moves every other option up and the rest down by a tenth.
+        factor = 1.1 if index % 2 else 0.9
+        options.append(option(f"p{index}", label, count, n, count / n * factor if weighted else None))
     return QuestionResult("prioriteit", "single_choice", "Wat moet de gemeente als eerste aanpakken in uw wijk?", n, 4, options)
 
 
@@ -327,6 +328,16 @@ def test_weighting_problem_shown_and_unweighted(dutch):
     assert ">Gewogen</th>" not in survey
 
 
+def test_weighting_problem_hides_weighted_shares():
+    # Weighted shares that came with a problem are not shown, even when the survey is marked weighted.
+    survey = own_survey(weighting_problem="Te weinig inwoners deden mee om de uitkomsten te wegen.")
+    rendered = render_digest(rich_digest(closed=[survey]))
+    assert ">Gewogen</th>" not in rendered.html
+    assert "58,0%" not in rendered.html
+    assert "Gemiddeld: 3,7" in rendered.html
+    assert "3,6 gewogen" not in rendered.html
+
+
 def test_unweighted_survey_says_percentage():
     digest = rich_digest(closed=[partner_survey(weighting_problem=None)])
     html = render_digest(digest).html
@@ -575,7 +586,7 @@ def test_report_html_is_full_page():
     html = render_report_html(representativeness_report(), locale="nl", panel_name="Haags <Bewonerspanel>")
     assert html.startswith("<!DOCTYPE html>")
     assert "<title>Representativiteit van Haags &lt;Bewonerspanel&gt;</title>" in html
-    assert html.count('<table class="data"') == 2
+    assert html.count('<table class="data rep"') == 2
     assert html.rstrip().endswith("</html>")
 
 

@@ -59,8 +59,8 @@ RIGHT = 0.97
 # A share above this is labelled inside its bar, so the label never leaves the picture.
 INSIDE_LABEL_FROM = 0.82
 
-# The font that ships with matplotlib, so the same input gives the same bytes on every machine
-# with the same matplotlib version, whatever fonts the system has.
+# The font that ships with matplotlib, so the bytes do not depend on the fonts installed on
+# the system.
 _FONT_FILE = os.path.join(matplotlib.get_data_path(), "fonts", "ttf", "DejaVuSans.ttf")
 
 
@@ -88,7 +88,7 @@ def bar_chart_png(question: QuestionResult, *, locale: str, weighted: bool) -> b
     height_px = round((top_in + plot_lines * LINE_IN + BOTTOM_IN) * DPI)
     figure = Figure(figsize=(WIDTH_IN, height_px / DPI), dpi=DPI, facecolor="white")
     try:
-        _draw(figure, question.options, labels, formats, weighted, plot_lines, top_in)
+        _draw(figure, question.options, labels, formats, weighted, plot_lines)
         buffer = io.BytesIO()
         # "Software": None drops the only text chunk matplotlib writes, so the bytes carry no version.
         FigureCanvasAgg(figure).print_png(buffer, metadata={"Software": None})
@@ -104,7 +104,6 @@ def _draw(
     formats: Formats,
     weighted: bool,
     plot_lines: float,
-    top_in: float,
 ) -> None:
     height_in = figure.get_figheight()
     bottom = BOTTOM_IN / height_in

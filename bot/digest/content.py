@@ -66,6 +66,7 @@ async def gather_digest(
         panel_name=panel_name,
         organisation=DigestOrganisation(organisation.slug, organisation.name, locale, organisation.contact_email),
         week=str(week),
+        timezone=zone.key,
         first_day=week.first_day,
         last_day=week.last_day,
         closed=[survey.value for survey in closed],

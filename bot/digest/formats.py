@@ -18,7 +18,7 @@ from babel.numbers import format_decimal, format_percent
 # Percentages and means show one decimal, as residents' summaries do.
 PERCENT_PATTERN = "#,##0.0%"
 POINTS_PATTERN = "+#,##0.0;-#,##0.0"
-# Shown in place of a figure that does not exist, such as a share when nobody answered.
+# Shown in place of a figure that does not exist, such as a share of a question without answers.
 MISSING = "-"
 # A CLDR skeleton for weekday, day and month without the year.
 _DAY_MONTH_SKELETON = "MMMMEd"
@@ -82,7 +82,7 @@ def _local_date(value: date | datetime, zone: ZoneInfo | None) -> date:
 
 def _day_month_pattern(locale: str) -> str:
     # The locale's pattern for weekday, day and month, with the weekday widened to its full
-    # name, as ICU's pattern generator widens fields that a skeleton asks for.
+    # name, as ICU's pattern generator widens the fields that a skeleton requests.
     parsed = Locale.parse(locale)
     skeleton = match_skeleton(_DAY_MONTH_SKELETON, parsed.datetime_skeletons)
     if skeleton is None:

@@ -58,7 +58,7 @@ def render_digest(digest: Digest, *, image_src: ImageSource | None = None) -> Re
         "closed": closed,
         "running": _running_order(digest.running),
         "new_topics": sorted(digest.new_topics, key=_approved_key, reverse=True),
-        "top_topics": sorted(digest.top_topics, key=lambda topic: (topic.supporters, topic.new_supporters), reverse=True),
+        "top_topics": sorted(digest.top_topics, key=_support_key, reverse=True),
         "report": digest.representativeness,
         "credit": _reference_credit(digest.representativeness),
         "minimum": minimum,
@@ -98,7 +98,7 @@ class QuestionView:
     """One question of a closed survey as the digest shows it."""
 
     result: QuestionResult
-    # At least the minimum group size answered, so the numbers may be shown.
+    # True when at least the minimum group size of residents answered, so its numbers may be shown.
     shown: bool
     # Weighted shares or a weighted mean are shown beside the unweighted ones.
     weighted: bool
@@ -109,7 +109,7 @@ class QuestionView:
 class SurveyView:
     survey: ClosedSurvey
     questions: list[QuestionView]
-    # Share of the invited residents who responded; None when nobody was invited.
+    # Share of the invited residents who responded, or None when no resident was invited.
     response_rate: float | None
 
 
@@ -156,15 +156,20 @@ def _safe_name(name: str) -> str:
 
 
 def _closed_order(surveys: list[ClosedSurvey]) -> list[ClosedSurvey]:
-    """The organisation's own surveys first, then by closing time, the newest first."""
+    """Sort the organisation's own surveys first, then by closing time, the newest first."""
     newest_first = sorted(surveys, key=lambda survey: _utc(survey.closed_at), reverse=True)
     return sorted(newest_first, key=lambda survey: not survey.own)
 
 
 def _running_order(surveys: list[RunningSurvey]) -> list[RunningSurvey]:
-    """The organisation's own surveys first, then the one that closes soonest; no closing time last."""
+    """Sort the organisation's own surveys first, then by closing time: the soonest first, and
+    surveys without a closing time last."""
     far = datetime.max.replace(tzinfo=timezone.utc)
     return sorted(surveys, key=lambda survey: (not survey.own, _utc(survey.closes_at) if survey.closes_at else far))
+
+
+def _support_key(topic: DigestTopic) -> tuple[int, int]:
+    return topic.supporters, topic.new_supporters
 
 
 def _approved_key(topic: DigestTopic) -> datetime:
@@ -180,7 +185,7 @@ def _reference_credit(report: Representativeness | None) -> dict[str, str] | Non
     if report is None:
         return None
     # NOTE: CBS data is recognised by its region codes, because the reference file does not
-    # name its publisher; a file from elsewhere with CBS codes is also credited to CBS.
+    # name its publisher. A file from another publisher that uses CBS codes is credited to CBS too.
     if _CBS_AREA_CODE.fullmatch(report.area):
         return {"publisher": "CBS"}
     return {"file": PurePath(report.source).name}
