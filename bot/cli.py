@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_broadcast, cli_digest, cli_outcome, cli_survey, cli_topics
+from bot import cli_broadcast, cli_digest, cli_export, cli_outcome, cli_survey, cli_topics
 from bot.logs import configure_logging
 from bot.reference_population import ReferenceFileError
 from bot.representativeness import ReferenceSetupError
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_topics.add_parsers(commands, common)
     cli_digest.add_parsers(commands, common)
+    cli_export.add_parsers(commands, common)
     return parser
 
 
@@ -138,6 +139,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(cli_survey.upgrade_database(settings))
     if args.command in ("topics", "org", "audit"):
         return asyncio.run(cli_topics.run(args, settings))
+    if args.command == "export":
+        return asyncio.run(cli_export.run(args, settings))
     if args.command in ("digest", "panel"):
         return asyncio.run(cli_digest.run(args, settings))
     if args.command == "broadcast":

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.flows.model import NO, YES, QuestionType
+from bot.flows.model import NO, YES, Question, QuestionType
 from bot.flows.model import Survey as SurveyModel
 from bot.i18n import texts
 from bot.surveys import survey_model
 from store.models import Answer, Response, Survey
+
+# Answers fetched per round trip while they are streamed.
+ROWS_PER_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -64,98 +68,160 @@ async def survey_results(
     With ``weights`` (resident id to weight, from bot.panel_weights), each option also gets
     its weighted share and each number question its weighted mean. A respondent missing
     from ``weights`` counts with weight 1.
+
+    Without weights the database counts the answers per question and value, and only
+    free-text answers are read one by one. With weights every answer is streamed, oldest
+    first, so memory does not grow with the number of answers beyond one number per
+    answer to a scale or number question and one weight per answer.
     """
     survey = survey_model(row)
     respondents = await session.scalar(select(func.count()).select_from(Response).where(Response.survey_id == row.id))
     completed = await session.scalar(
         select(func.count()).select_from(Response).where(Response.survey_id == row.id, Response.completed_at.is_not(None))
     )
-    statement = (
-        select(Answer.question_id, Answer.value, Answer.skipped, Response.resident_id)
-        .join(Response, Answer.response_id == Response.id)
-        .where(Response.survey_id == row.id)
-        .order_by(Answer.answered_at, Answer.id)
-    )
-    values: dict[str, list[object]] = {question.id: [] for question in survey.questions}
-    answer_weights: dict[str, list[float]] = {question.id: [] for question in survey.questions}
-    skipped: Counter[str] = Counter()
-    for question_id, value, was_skipped, resident_id in (await session.execute(statement)).all():
-        if question_id not in values:
-            continue
-        if was_skipped:
-            skipped[question_id] += 1
-        else:
-            values[question_id].append(value)
-            answer_weights[question_id].append(weights.get(resident_id, 1.0) if weights is not None else 1.0)
-    questions = [
-        _question_result(
-            survey, question, values[question.id], skipped[question.id], locale,
-            answer_weights[question.id] if weights is not None else None,
-        )
-        for question in survey.questions
-    ]
+    tallies = {question.id: _QuestionTally(question, weighted=weights is not None) for question in survey.questions}
+    if weights is None:
+        await _count_answers(session, row.id, tallies)
+    else:
+        await _add_weighted_answers(session, row.id, tallies, weights)
     return SurveyResults(
         survey_id=survey.id,
         title=survey.text(survey.title, locale),
         status=row.status,
         respondents=respondents or 0,
         completed=completed or 0,
-        questions=questions,
+        questions=[tallies[question.id].result(survey, locale) for question in survey.questions],
     )
 
 
-def _question_result(
-    survey: SurveyModel, question, answers: list[object], skipped: int, locale: str, weights: list[float] | None
-) -> QuestionResult:
-    n = len(answers)
-    base = dict(id=question.id, type=str(question.type), text=survey.text(question.text, locale), n=n, skipped=skipped)
-    tally = _Tally(n, weights)
-    if question.type in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
-        for index, answer in enumerate(answers):
-            tally.add(answer if isinstance(answer, list) else [answer], index)
-        options = [tally.option(option.id, survey.text(option.label, locale)) for option in question.options]
-        return QuestionResult(**base, options=options)
-    if question.type is QuestionType.YES_NO:
-        for index, answer in enumerate(answers):
-            tally.add([answer], index)
-        t = texts(locale)
-        return QuestionResult(**base, options=[tally.option(YES, t.gettext("Yes")), tally.option(NO, t.gettext("No"))])
-    if question.type in (QuestionType.SCALE, QuestionType.NUMBER):
-        numbers = [float(Decimal(str(answer))) for answer in answers]
-        options = []
-        if question.type is QuestionType.SCALE:
-            for index, number in enumerate(numbers):
-                tally.add([str(int(number))], index)
-            options = [tally.option(str(point), str(point)) for point in range(int(question.min), int(question.max) + 1)]
-        weighted_mean = None
-        if weights is not None and numbers and sum(weights) > 0:
-            weighted_mean = sum(number * weight for number, weight in zip(numbers, weights)) / sum(weights)
-        return QuestionResult(**base, options=options, weighted_mean=weighted_mean, **_summary(numbers))
-    return QuestionResult(**base, texts=[str(answer) for answer in answers])
+async def _count_answers(session: AsyncSession, survey_pk: int, tallies: Mapping[str, _QuestionTally]) -> None:
+    """Add every answer to ``tallies``: counted per distinct value in SQL, free texts in order."""
+    text_ids = [question_id for question_id, tally in tallies.items() if tally.question.type is QuestionType.TEXT]
+    # PostgreSQL's json type has no equality operator, so answers are grouped by their JSON text.
+    value_text = cast(Answer.value, Text)
+    counted = (
+        select(Answer.question_id, Answer.skipped, value_text, func.count())
+        .join(Response, Answer.response_id == Response.id)
+        .where(
+            Response.survey_id == survey_pk,
+            Answer.question_id.in_(list(tallies)),
+            or_(Answer.question_id.not_in(text_ids), Answer.skipped),
+        )
+        .group_by(Answer.question_id, Answer.skipped, value_text)
+    )
+    for question_id, skipped, text, count in (await session.execute(counted)).all():
+        if skipped:
+            tallies[question_id].add_skipped(count)
+        else:
+            tallies[question_id].add(json.loads(text) if text is not None else None, count)
+    if not text_ids:
+        return
+    statement = (
+        select(Answer.question_id, Answer.value)
+        .join(Response, Answer.response_id == Response.id)
+        .where(Response.survey_id == survey_pk, Answer.question_id.in_(text_ids), Answer.skipped.is_(False))
+        .order_by(Answer.answered_at, Answer.id)
+        .execution_options(yield_per=ROWS_PER_BATCH)
+    )
+    async for question_id, value in await session.stream(statement):
+        tallies[question_id].add(value)
 
 
-class _Tally:
-    """Counts and weight totals per option id over one question's answers."""
+async def _add_weighted_answers(
+    session: AsyncSession, survey_pk: int, tallies: Mapping[str, _QuestionTally], weights: Mapping[int, float]
+) -> None:
+    """Add every answer to ``tallies`` with its respondent's weight, oldest first, so the
+    weighted sums are added up in the same order on every run."""
+    statement = (
+        select(Answer.question_id, Answer.value, Answer.skipped, Response.resident_id)
+        .join(Response, Answer.response_id == Response.id)
+        .where(Response.survey_id == survey_pk)
+        .order_by(Answer.answered_at, Answer.id)
+        .execution_options(yield_per=ROWS_PER_BATCH)
+    )
+    async for question_id, value, skipped, resident_id in await session.stream(statement):
+        tally = tallies.get(question_id)
+        if tally is None:
+            continue
+        if skipped:
+            tally.add_skipped()
+        else:
+            tally.add(value, weight=weights.get(resident_id, 1.0))
 
-    def __init__(self, n: int, weights: list[float] | None) -> None:
-        self.n = n
-        self.weights = weights
+
+class _QuestionTally:
+    """One question's answers as they are added: counts and weight totals per option, the
+    numbers of scale and number questions, and free texts in the order added."""
+
+    def __init__(self, question: Question, weighted: bool) -> None:
+        self.question = question
+        self.n = 0
+        self.skipped = 0
         self.counts: Counter[str] = Counter()
+        # With weights: each answer's weight in the order added, and weight totals per option.
+        self.weights: list[float] | None = [] if weighted else None
         self.weighted: dict[str, float] = {}
-        self.weight_total = sum(weights) if weights is not None else 0.0
+        self.numbers: list[float] = []
+        self.texts: list[str] = []
 
-    def add(self, option_ids: list[object], index: int) -> None:
+    def add_skipped(self, count: int = 1) -> None:
+        self.skipped += count
+
+    def add(self, value: object, count: int = 1, weight: float | None = None) -> None:
+        """Add ``count`` answers of ``value``. A weighted tally takes one answer at a time,
+        with its ``weight``."""
+        if self.weights is not None:
+            if weight is None or count != 1:
+                raise ValueError("a weighted tally takes one answer at a time, with its weight")
+            self.weights.append(weight)
+        self.n += count
+        question_type = self.question.type
+        if question_type in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
+            self._count(value if isinstance(value, list) else [value], count, weight)
+        elif question_type is QuestionType.YES_NO:
+            self._count([value], count, weight)
+        elif question_type in (QuestionType.SCALE, QuestionType.NUMBER):
+            number = float(Decimal(str(value)))
+            self.numbers.extend([number] * count)
+            if question_type is QuestionType.SCALE:
+                self._count([str(int(number))], count, weight)
+        else:
+            self.texts.extend([str(value)] * count)
+
+    def result(self, survey: SurveyModel, locale: str) -> QuestionResult:
+        question = self.question
+        base = dict(id=question.id, type=str(question.type), text=survey.text(question.text, locale), n=self.n, skipped=self.skipped)
+        weight_total = sum(self.weights) if self.weights is not None else 0.0
+        if question.type in (QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE):
+            options = [self._option(option.id, survey.text(option.label, locale), weight_total) for option in question.options]
+            return QuestionResult(**base, options=options)
+        if question.type is QuestionType.YES_NO:
+            t = texts(locale)
+            options = [self._option(YES, t.gettext("Yes"), weight_total), self._option(NO, t.gettext("No"), weight_total)]
+            return QuestionResult(**base, options=options)
+        if question.type in (QuestionType.SCALE, QuestionType.NUMBER):
+            options = []
+            if question.type is QuestionType.SCALE:
+                points = range(int(question.min), int(question.max) + 1)
+                options = [self._option(str(point), str(point), weight_total) for point in points]
+            weighted_mean = None
+            if self.weights is not None and self.numbers and weight_total > 0:
+                weighted_mean = sum(number * weight for number, weight in zip(self.numbers, self.weights)) / weight_total
+            return QuestionResult(**base, options=options, weighted_mean=weighted_mean, **_summary(self.numbers))
+        return QuestionResult(**base, texts=self.texts)
+
+    def _count(self, option_ids: list[object], count: int, weight: float | None) -> None:
         for option_id in option_ids:
             key = str(option_id)
-            self.counts[key] += 1
-            if self.weights is not None:
-                self.weighted[key] = self.weighted.get(key, 0.0) + self.weights[index]
+            self.counts[key] += count
+            if weight is not None:
+                self.weighted[key] = self.weighted.get(key, 0.0) + weight
 
-    def option(self, option_id: str, label: str) -> OptionCount:
+    def _option(self, option_id: str, label: str, weight_total: float) -> OptionCount:
         count = self.counts[option_id]
         weighted_share = None
-        if self.weights is not None and self.weight_total > 0:
-            weighted_share = self.weighted.get(option_id, 0.0) / self.weight_total
+        if self.weights is not None and weight_total > 0:
+            weighted_share = self.weighted.get(option_id, 0.0) / weight_total
         return OptionCount(option_id, label, count, count / self.n if self.n else None, weighted_share)
 
 

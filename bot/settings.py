@@ -77,6 +77,10 @@ class Settings:
     topics_broadcast_days: int = 14
     # Results are shown only for groups of at least this many respondents.
     min_group_size: int = 10
+    # Inbound messages one address (chat id or phone number) may send per minute; the
+    # webhooks drop the rest with a success status, so the provider does not retry them.
+    # 0 turns the limit off. The count is kept per server process (bot.inbound_limit).
+    inbound_per_minute: int = 20
     # Telegram user ids of the moderators, comma-separated, and their group chat's id.
     moderator_telegram_ids: str | None = None
     moderator_chat_id: int | None = None
@@ -457,6 +461,7 @@ _VALIDATORS = {
     "suggestions_per_week": _count,
     "topics_broadcast_days": _non_negative_count,
     "min_group_size": _count,
+    "inbound_per_minute": _non_negative_count,
     "moderator_telegram_ids": _telegram_ids,
     "moderator_chat_id": _chat_id,
     "privacy_url": _url,

@@ -67,19 +67,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         log.warning("Telegram webhook rejected: secret token missing or wrong")
         raise web.HTTPForbidden(text="invalid or missing X-Telegram-Bot-Api-Secret-Token\n")
 
-    if request.content_type != "application/json":
-        log.warning("Telegram webhook rejected: content type %s", request.content_type)
-        raise web.HTTPUnsupportedMediaType(text="expected a JSON body (Content-Type: application/json)\n")
-    body = await request.read()
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        log.warning("Telegram webhook rejected: body is not valid JSON")
-        raise web.HTTPBadRequest(text=f"body is not valid JSON: {error}\n") from None
-    if not isinstance(data, dict):
-        log.warning("Telegram webhook rejected: body is not a JSON object")
-        raise web.HTTPBadRequest(text="body must be a JSON object (a Telegram Update)\n")
-
+    data = await _read_update(request)
 
     chat_id = runtime.settings.moderator_chat_id
     if chat_id is not None and moderation_chat.update_chat_id(data) == chat_id:
@@ -105,6 +93,32 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     # Answering 200 also for ignored updates: any other status makes Telegram send them again.
     answer = telegram.callback_answer(data)
     return web.json_response(answer if answer is not None else {})
+
+
+async def _read_update(request: web.Request) -> dict:
+    """Read the JSON object of a Telegram webhook request.
+
+    Raises 415 for a body that is not JSON and 400 for one that cannot be decoded or is
+    not an object.
+    """
+    if request.content_type != "application/json":
+        log.warning("Telegram webhook rejected: content type %s", request.content_type)
+        raise web.HTTPUnsupportedMediaType(text="expected a JSON body (Content-Type: application/json)\n")
+    body = await request.read()
+    try:
+        data = json.loads(body)
+    except ValueError as error:
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors, and so is a number
+        # longer than Python's limit on digits for int conversion (4300 by default).
+        log.warning("Telegram webhook rejected: body is not valid JSON")
+        raise web.HTTPBadRequest(text=f"body is not valid JSON: {error}\n") from None
+    except RecursionError:
+        log.warning("Telegram webhook rejected: body is not valid JSON")
+        raise web.HTTPBadRequest(text="body is not valid JSON: nested too deeply\n") from None
+    if not isinstance(data, dict):
+        log.warning("Telegram webhook rejected: body is not a JSON object")
+        raise web.HTTPBadRequest(text="body must be a JSON object (a Telegram Update)\n")
+    return data
 
 
 async def twilio_sms_webhook(request: web.Request) -> web.Response:
@@ -169,6 +183,10 @@ async def _signed_twilio_form(request: web.Request) -> dict[str, str]:
     except ValueError as error:
         log.warning("Twilio webhook rejected: unreadable form on %s", request.path)
         raise web.HTTPBadRequest(text=f"body is not valid form data: {error}\n") from None
+    except LookupError:
+        # aiohttp decodes the body with the charset parameter, which may name no text codec.
+        log.warning("Twilio webhook rejected: unknown charset on %s", request.path)
+        raise web.HTTPUnsupportedMediaType(text="unknown charset in Content-Type: send UTF-8 form data\n") from None
     params = {key: str(value) for key, value in form.items()}
 
     # Twilio signs the public URL, which differs from what a proxy forwards to us.

@@ -79,7 +79,20 @@ def test_org_add_list_edit(panel_db, capsys):
     assert main(["org", "list", "--db", panel_db]) == 0
     listing = capsys.readouterr().out
     assert "gemeente-den-haag" in listing
-    assert "en   panel@denhaag.nl" in listing
+    assert "en   mon 09:00  panel@denhaag.nl" in listing
+    # An organisation without an address gets no digest, whatever its schedule.
+    assert "no e-mail" in listing
+
+
+def test_org_digest_schedule(panel_db, capsys):
+    assert main(["org", "add", "wijkraad", "--name", "Wijkraad", "--kind", "neighbourhood_council", "--email", "w@example.nl", "--digest", "FRI 16:30", "--db", panel_db]) == 0
+    assert main(["org", "edit", "wijkraad", "--digest", "mon 9", "--db", panel_db]) == 1
+    assert "invalid digest schedule 'mon 9': give a weekday and a time such as 'mon 09:00', or 'off'" in capsys.readouterr().err
+    assert main(["org", "list", "--db", panel_db]) == 0
+    assert "fri 16:30" in capsys.readouterr().out
+    assert main(["org", "edit", "wijkraad", "--digest", "off", "--db", panel_db]) == 0
+    assert main(["org", "list", "--db", panel_db]) == 0
+    assert "off" in capsys.readouterr().out.split("wijkraad", 1)[1]
 
 
 def test_survey_load_with_org_and_topic(panel_db, capsys, tmp_path):

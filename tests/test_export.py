@@ -275,7 +275,8 @@ async def test_xlsx_opens_in_libreoffice(db, database_url, tmp_path, capsys):
 
     subprocess.run(
         [program, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless",
-         "--convert-to", "csv", "--outdir", str(converted), str(out)],
+         # Comma-separated, double quotes, UTF-8 (character set 76).
+         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(converted), str(out)],
         check=True, capture_output=True, timeout=180,
     )
 

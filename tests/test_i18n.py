@@ -65,7 +65,10 @@ def test_template_is_current(tmp_path):
     extracted = {
         message[2] if isinstance(message[2], str) else tuple(message[2])[:2]
         for message in extract_from_dir(
-            str(LOCALES.parent / "bot"), keywords={"gettext": None, "ngettext": (1, 2)}, method_map=[("**.py", "python")]
+            str(LOCALES.parent / "bot"),
+            keywords={"gettext": None, "ngettext": (1, 2)},
+            method_map=[("**.py", "python"), ("digest/templates/**.j2", "jinja2")],
+            options_map={"digest/templates/**.j2": {"extensions": "jinja2.ext.i18n,jinja2.ext.do", "trim_blocks": "true", "lstrip_blocks": "true"}},
         )
     }
     assert extracted - template_ids() == set(), "run the pybabel extract command in docs/translations.md"

@@ -25,6 +25,9 @@ from bot.channels.types import Channel, Inbound, InboundKind, Outbound
 # Bot API limits for sendMessage text and for the callback data of an inline button.
 MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
+# Update ids and chat ids fit in a signed 64-bit integer (the Bot API documents chat ids
+# of at most 52 significant bits). Larger values would not fit the store's columns.
+MAX_ID = 2**63 - 1
 
 
 class MalformedUpdate(ValueError):
@@ -48,10 +51,10 @@ def parse_update(data: dict[str, Any], bot: telegram.Bot) -> Inbound | None:
         return _parse_callback_query(update)
 
     message = update.message
-    if message is None or message.chat.type != ChatType.PRIVATE:
+    if message is None or _chat(update, message).type != ChatType.PRIVATE:
         return None
 
-    locale_hint = message.from_user.language_code if message.from_user else None
+    locale_hint = _language_code(update, message.from_user)
     if message.text is not None:
         if not isinstance(message.text, str):
             raise MalformedUpdate(f"update {update.update_id}: message.text is not a string")
@@ -64,7 +67,7 @@ def parse_update(data: dict[str, Any], bot: telegram.Bot) -> Inbound | None:
 
     return Inbound(
         channel=Channel.TELEGRAM,
-        address=str(message.chat.id),
+        address=_chat_address(update, message.chat),
         message_id=str(update.update_id),
         kind=kind,
         text=text,
@@ -97,7 +100,9 @@ def secret_matches(header_value: str | None, secret: str) -> bool:
     """
     if header_value is None or not secret:
         return False
-    return hmac.compare_digest(header_value.encode("utf-8"), secret.encode("utf-8"))
+    # aiohttp decodes header bytes that are not UTF-8 to lone surrogates, which only
+    # "surrogatepass" can encode. Such a header never matches, because the secret is ASCII.
+    return hmac.compare_digest(header_value.encode("utf-8", "surrogatepass"), secret.encode("utf-8"))
 
 
 def deserialize_update(data: dict[str, Any], bot: telegram.Bot) -> telegram.Update:
@@ -106,15 +111,17 @@ def deserialize_update(data: dict[str, Any], bot: telegram.Bot) -> telegram.Upda
         raise MalformedUpdate(f"update must be a JSON object, got {type(data).__name__}")
 
     # python-telegram-bot does not validate input and fails with whatever error the
-    # missing or mistyped field causes.
+    # missing or mistyped field causes. A date beyond the platform's time_t raises
+    # OSError (EOVERFLOW) from datetime.fromtimestamp, and messages nested in replies
+    # hundreds of levels deep exhaust the recursion limit.
     try:
         update = telegram.Update.de_json(data, bot)
-    except (TypeError, KeyError, AttributeError, ValueError, OverflowError) as error:
+    except (TypeError, KeyError, AttributeError, ValueError, OverflowError, OSError, RecursionError) as error:
         reason = f"{type(error).__name__}: {error}"
         raise MalformedUpdate(f"invalid Telegram update: {reason}") from error
 
-    if not isinstance(update.update_id, int) or isinstance(update.update_id, bool):
-        raise MalformedUpdate(f"update_id must be an integer, got {update.update_id!r}")
+    if not _is_id(update.update_id) or update.update_id < 0:
+        raise MalformedUpdate(f"update_id must be an integer from 0 to {MAX_ID}, got {_kind_of(update.update_id)}")
     return update
 
 
@@ -124,19 +131,52 @@ def _parse_callback_query(update: telegram.Update) -> Inbound | None:
     # game button has no callback data.
     if query.message is None or query.data is None:
         return None
-    if query.message.chat.type != ChatType.PRIVATE:
+    if _chat(update, query.message).type != ChatType.PRIVATE:
         return None
     if not isinstance(query.data, str):
         raise MalformedUpdate(f"update {update.update_id}: callback_query.data is not a string")
+    if query.from_user is None:
+        raise MalformedUpdate(f"update {update.update_id}: callback_query has no from")
 
     return Inbound(
         channel=Channel.TELEGRAM,
-        address=str(query.message.chat.id),
+        address=_chat_address(update, query.message.chat),
         message_id=str(update.update_id),
         kind=InboundKind.CHOICE,
         payload=query.data,
-        locale_hint=query.from_user.language_code,
+        locale_hint=_language_code(update, query.from_user),
     )
+
+
+def _chat(update: telegram.Update, message: telegram.MaybeInaccessibleMessage) -> telegram.Chat:
+    # python-telegram-bot leaves a missing required field None instead of failing.
+    if message.chat is None:
+        raise MalformedUpdate(f"update {update.update_id}: message has no chat")
+    return message.chat
+
+
+def _chat_address(update: telegram.Update, chat: telegram.Chat) -> str:
+    if not _is_id(chat.id):
+        raise MalformedUpdate(f"update {update.update_id}: chat id must be a 64-bit integer, got {_kind_of(chat.id)}")
+    return str(chat.id)
+
+
+def _language_code(update: telegram.Update, user: telegram.User | None) -> str | None:
+    code = user.language_code if user is not None else None
+    if code is not None and not isinstance(code, str):
+        raise MalformedUpdate(f"update {update.update_id}: language_code is not a string")
+    return code
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID - 1 <= value <= MAX_ID
+
+
+def _kind_of(value: object) -> str:
+    """Describe a rejected value by its type only: it may be huge or hold personal data."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return "an integer out of range"
+    return type(value).__name__
 
 
 class TelegramSender:

@@ -8,6 +8,7 @@ through the same Messages API and webhook format.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,9 @@ DEFAULT_REGION = "NL"
 WHATSAPP_PREFIX = "whatsapp:"
 # Twilio rejects a message Body longer than 1600 characters (error 21617).
 MAX_BODY_LENGTH = 1600
+# Twilio's MessageSids are two letters and 32 hex digits. Any letters and digits up to the
+# store's 64-character column are accepted.
+MESSAGE_SID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
 
 # Twilio error codes that mean the number cannot receive our messages. Any other 4xx
 # except 401 and UNDELIVERABLE_ERROR_CODES is also permanent, and 429 and 5xx are
@@ -89,11 +93,13 @@ def parse_form(form: Mapping[str, str], channel: Channel = Channel.SMS) -> Inbou
     WhatsApp quick-reply button (a non-empty ButtonPayload) is CHOICE with that payload.
     A message with media and an empty Body, and a WhatsApp location (Latitude or
     Longitude), are NON_TEXT. Raises MalformedForm naming the field when From or
-    MessageSid is missing or From or NumMedia is invalid.
+    MessageSid is missing or From, MessageSid or NumMedia is invalid.
     """
     message_sid = form.get("MessageSid")
     if not message_sid:
         raise MalformedForm("missing MessageSid in Twilio webhook form")
+    if not MESSAGE_SID_PATTERN.fullmatch(message_sid):
+        raise MalformedForm("invalid MessageSid: expected 1 to 64 letters and digits")
 
     address = _normalize_number(form.get("From"))
     body = form.get("Body", "")
