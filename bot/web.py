@@ -163,6 +163,11 @@ async def twilio_status_callback(request: web.Request) -> web.Response:
     except status_callbacks.MalformedStatusCallback as error:
         log.warning("Twilio status callback rejected: malformed form")
         raise web.HTTPBadRequest(text=f"not a valid Twilio status callback: {error}\n") from None
+    # PostgreSQL rejects a NUL character in a query parameter, so a MessageSid that no
+    # message of ours can have is rejected before it reaches the store.
+    if not twilio_sms.MESSAGE_SID_PATTERN.fullmatch(report.message_sid):
+        log.warning("Twilio status callback rejected: invalid MessageSid")
+        raise web.HTTPBadRequest(text="not a valid Twilio status callback: invalid MessageSid\n")
 
     await status_callbacks.record_status(runtime.sessionmaker, report, now=utcnow())
     return web.Response(status=200)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.panel_week import MUNICIPALITY_EMAIL, simulate_week
-from tests.test_outcomes import cli_env, database_args, run_main  # noqa: F401
+from tests.test_outcomes import cli_env, database_args, run_main  # noqa: F401  (cli_env is a fixture)
 
 DATA = Path(__file__).parent / "data"
 
@@ -103,10 +103,12 @@ async def test_panel_report_prints_and_writes_the_table(db, database_url, refere
 
     assert code == 0, capsys.readouterr().err
     printed = capsys.readouterr().out
-    assert "Noord" in printed and "Zuid" in printed
+    assert "Noord" in printed
+    assert "Zuid" in printed
     assert "16-24" in printed
     html = out.read_text(encoding="utf-8")
-    assert "Noord" in html and "<table" in html
+    assert "Noord" in html
+    assert "<table" in html
 
 
 async def test_panel_report_without_reference_explains(db, database_url, cli_env, capsys):  # noqa: F811

@@ -161,9 +161,11 @@ async def test_three_servers_share_one_postgresql(postgres_url, telegram_api):
         given = per_resident[number]
         if number % 5 == 0:
             # The two simultaneous "1"s answered the first two questions, one each, in turn.
-            assert given["visits"] == "daily" and given["activities"] == ["walk"]
+            assert given["visits"] == "daily"
+            assert given["activities"] == ["walk"]
         else:
-            assert given["visits"] == "daily" and given["activities"] == ["walk", "picnic"]
+            assert given["visits"] == "daily"
+            assert given["activities"] == ["walk", "picnic"]
         assert given["satisfaction"] == 4
         assert given["remarks"] == "Meer bankjes"
 

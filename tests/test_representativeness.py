@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from bot.channels.types import Channel
 from bot.i18n import texts
@@ -160,7 +159,8 @@ async def test_table_compares_panel_and_population(db, reference_files):
     assert row(age, "25-44").population_share == pytest.approx(0.4)
     assert row(age, "25-44").difference == pytest.approx(12 / 18 - 0.4)
     # The three stopped residents were the 16-24s, so that band is empty and flagged.
-    assert row(age, "16-24").panel_count == 0 and row(age, "16-24").too_few
+    assert row(age, "16-24").panel_count == 0
+    assert row(age, "16-24").too_few
     assert not row(age, "65+").too_few
     assert district.unknown == 2
     assert row(district, "WK999901").label == "Noord"
@@ -203,7 +203,8 @@ def test_empty_category_names_it(reference_files):
 def test_too_few_respondents_are_not_weighted(reference_files):
     setup = setup_for(reference_files, weighting="age")
     result = weights_for(setup, [(1, "16-24", None), (2, "65+", None)], min_group_size=5)
-    assert result.weights is None and result.problem.kind == "too_few"
+    assert result.weights is None
+    assert result.problem.kind == "too_few"
 
 
 def test_capped_weights_are_used_with_the_cap_noted(reference_files):
@@ -211,7 +212,8 @@ def test_capped_weights_are_used_with_the_cap_noted(reference_files):
     # One 16-24 respondent in 40 would need weight 4 (0.1 * 40) to reach 10%.
     bands = ["16-24"] + ["25-44"] * 15 + ["45-64"] * 12 + ["65+"] * 12
     result = weights_for(setup, [(number, band, None) for number, band in enumerate(bands)], min_group_size=5)
-    assert result.weights is not None and result.capped
+    assert result.weights is not None
+    assert result.capped
     assert max(result.weights.values()) == pytest.approx(3.0)
 
 
@@ -251,4 +253,5 @@ async def test_no_weights_without_weighting_setting(db, reference_files):
     setup = setup_for(reference_files)
     async with db[1]() as session:
         weighting = await survey_weights(session, 1, setup, min_group_size=5)
-    assert weighting.weights is None and weighting.problem is None
+    assert weighting.weights is None
+    assert weighting.problem is None

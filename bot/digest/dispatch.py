@@ -128,16 +128,17 @@ class DigestDispatcher:
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
             claimed = await _claim(session, organisation_id, str(week), now)
+            slug = await session.scalar(select(Organisation.slug).where(Organisation.id == organisation_id))
         if not claimed:
             return False
         try:
-            slug = await self._deliver(organisation_id, week)
+            await self._deliver(organisation_id, week)
         except MailError as error:
-            log.error("digest for organisation %s, week %s, not sent: %s", organisation_id, week, error)
+            log.error("digest for %s, week %s, not sent: %s", slug, week, error)
             await self._finish(organisation_id, week, "failed", str(error))
             return False
         except Exception as error:
-            log.exception("digest for organisation %s, week %s, failed", organisation_id, week)
+            log.exception("digest for %s, week %s, failed", slug, week)
             await self._finish(organisation_id, week, "failed", f"{type(error).__name__}: {error}")
             return False
         await self._finish(organisation_id, week, "sent", None)
