@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -13,6 +14,27 @@ from sqlalchemy.engine import make_url
 from store.db import create_engine, create_sessionmaker, sqlite_url, upgrade
 
 PG_ENV = "CHATPANEL_TEST_DATABASE_URL"
+
+
+def pytest_sessionstart(session) -> None:
+    """Stop at once when the PostgreSQL server named for the tests cannot be reached, so
+    a run that was meant to cover PostgreSQL never passes without it."""
+    base = os.environ.get(PG_ENV)
+    if not base:
+        return
+    url = make_url(base)
+
+    async def connect() -> None:
+        connection = await asyncpg.connect(
+            host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database, timeout=10
+        )
+        await connection.close()
+
+    try:
+        asyncio.run(connect())
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as error:
+        shown = url.render_as_string(hide_password=True)
+        pytest.exit(f"{PG_ENV}={shown}: cannot connect ({error}); start the server or unset {PG_ENV}", returncode=3)
 
 
 def pytest_report_header(config) -> str:

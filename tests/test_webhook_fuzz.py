@@ -456,6 +456,26 @@ async def test_twilio_random_forms(panel, path, start_from_valid, changes, mode,
         assert response.status in (403, 413)
 
 
+STATUS_FIELD_VALUES = {
+    "MessageSid": twilio_form_values | st.just(DELETE),
+    "MessageStatus": st.sampled_from(["delivered", "failed", "read", "received", "DELIVERED", "", "\x00"]) | form_text,
+    "ErrorCode": st.sampled_from(["30003", "21610", "", "0" * 33, "-1", "\x00"]) | form_text | st.just(DELETE),
+}
+
+
+@FUZZ
+@given(values=st.fixed_dictionaries(STATUS_FIELD_VALUES))
+async def test_twilio_status_callbacks_never_add_rows(panel, values):
+    form = twilio_status_form(f"SM{next(_ids):032x}", "delivered")
+    for name, value in values.items():
+        set_path(form, (name,), value)
+    body = "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in form.items()).encode()
+    # A status callback only updates rows of messages we sent, and the outbox is empty.
+    await check_request(
+        panel, lambda: panel.post_twilio(STATUS_CALLBACK_PATH, body, panel.sign(STATUS_CALLBACK_PATH, form)), must_not_write=True
+    )
+
+
 # Raw form bodies: repeated keys, bad percent-encoding and odd charsets.
 raw_fragments = st.sampled_from(["%", "%z", "%zz", "%E9", "%ED%A0%80", "%C3", "%00", "%FF%FE", "+", "&", "=", "==", ";", "%26"])
 raw_tokens = st.lists(st.builds(lambda text: quote(text, safe=""), form_text) | raw_fragments, max_size=3).map("".join)
