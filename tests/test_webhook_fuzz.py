@@ -34,6 +34,8 @@ from store.models import Base
 from tests.fakes.payloads import (
     PANEL_NUMBER,
     telegram_callback_update,
+    telegram_group_callback_update,
+    telegram_group_text_update,
     telegram_sticker_update,
     telegram_text_update,
     twilio_sms_form,
@@ -127,6 +129,7 @@ async def panel(database_url, telegram_api, twilio_api):
     settings_ = fake_api_settings(
         database_url, telegram_api, twilio_api, secret=SECRET,
         twilio_whatsapp_from=PANEL_NUMBER, whatsapp_template_nl=TEMPLATE_SID, inbound_per_minute=0,
+        moderator_chat_id=MODERATOR_CHAT_ID, moderator_telegram_ids=str(MODERATOR_ID),
     )
     client, runtime = await start_panel(settings_)
     await ConsolePanel(runtime.sessionmaker).load_survey(EXAMPLE_SURVEY)
@@ -180,6 +183,14 @@ json_values = st.recursive(
     max_leaves=12,
 )
 hostile_values = st.one_of(hostile_ints, hostile_strings, json_values, st.just(HUGE_NUMBER), st.just(DELETE))
+
+
+def nested_replies(depth: int) -> dict[str, Any]:
+    """Build a message that replies to a message that replies to ... ``depth`` levels deep."""
+    message: dict[str, Any] = {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}}
+    for _ in range(depth):
+        message = {"message_id": 1, "date": 1, "chat": {"id": 1, "type": "private"}, "reply_to_message": message}
+    return message
 
 
 def encode_json(value: Any) -> bytes:
@@ -257,27 +268,55 @@ STICKER_UPDATE_FIELDS: dict[tuple[str, ...], Callable[[Any], bool]] = {
     ("message", "caption"): anything,
     ("message", "chat", "id"): is_int64,
 }
+# Updates in the moderators' chat go to bot.moderation_chat. Its own tests cover what
+# they write, so these fields only carry the properties that hold for every request.
+MODERATOR_UPDATE_FIELDS: dict[tuple[str, ...], Callable[[Any], bool]] = {
+    ("update_id",): valid_update_id,
+    ("callback_query", "data"): anything,
+    ("callback_query", "from", "id"): anything,
+    ("callback_query", "message", "message_id"): anything,
+    ("message", "text"): anything,
+    ("message", "from", "id"): anything,
+    ("message", "reply_to_message"): anything,
+    ("message", "reply_to_message", "text"): anything,
+}
+MODERATOR_CHAT_ID = -1001234567890
+MODERATOR_ID = 777001
 UPDATE_KINDS = {
     "text": (lambda update_id, chat_id: telegram_text_update(update_id, chat_id, "hoi"), TEXT_UPDATE_FIELDS),
     "callback": (lambda update_id, chat_id: telegram_callback_update(update_id, chat_id, "consent:yes"), CALLBACK_UPDATE_FIELDS),
     "sticker": (telegram_sticker_update, STICKER_UPDATE_FIELDS),
+    "moderator button": (
+        lambda update_id, _: telegram_group_callback_update(update_id, MODERATOR_CHAT_ID, MODERATOR_ID, "mod:reject:1"),
+        MODERATOR_UPDATE_FIELDS,
+    ),
+    "moderator reply": (
+        lambda update_id, _: telegram_group_text_update(
+            update_id, MODERATOR_CHAT_ID, MODERATOR_ID, "te vaag", reply_to_text="Waarom wijs je #1 af?"
+        ),
+        MODERATOR_UPDATE_FIELDS,
+    ),
 }
 
 # Fresh ids for each example, so a valid update is a new message from a new chat.
 _ids = itertools.count(10_000)
 
 
-def set_path(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    """Set or (for DELETE) remove ``path`` in ``document``; skip paths whose parent is gone."""
+def set_path(document: dict[str, Any], path: tuple[str, ...], value: Any) -> bool:
+    """Set or (for DELETE) remove ``path`` in ``document``.
+
+    Returns False, changing nothing, when a parent of ``path`` is missing or not an object.
+    """
     parent: Any = document
     for key in path[:-1]:
-        if not isinstance(parent, dict) or not isinstance(parent.get(key), dict):
-            return
+        if not isinstance(parent.get(key), dict):
+            return False
         parent = parent[key]
     if value is DELETE:
         parent.pop(path[-1], None)
     else:
         parent[path[-1]] = value
+    return True
 
 
 @st.composite
@@ -292,8 +331,8 @@ def hostile_updates(draw) -> tuple[dict[str, Any], bool]:
     paths = draw(st.lists(st.sampled_from(sorted(fields)), min_size=1, max_size=3, unique=True))
     for path in paths:
         value = draw(hostile_values)
-        set_path(update, path, value)
-        actionable = actionable and fields[path](value)
+        if set_path(update, path, value):
+            actionable = actionable and fields[path](value)
     return update, actionable
 
 
@@ -318,6 +357,7 @@ HOSTILE_JSON_BODIES = [
     b'"\\ud800"',
     b"",
     b"null",
+    encode_json(telegram_text_update(1, 1, "hoi") | {"message": nested_replies(500)}),
 ]
 secrets_ = st.one_of(st.just(SECRET), st.none(), st.just(""), st.just(SECRET + "x"), st.just(SECRET.upper()), header_text)
 
