@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,7 +21,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows.model import NO, YES, Question, QuestionType
@@ -37,8 +36,8 @@ from bot.surveys import survey_model
 from store.models import Answer, Resident, Response, Survey, utcnow
 
 __all__ = [
-    "Cell", "ExportPlan", "LeftOutColumn", "PeriodAnswers", "about_lines", "answer_value", "plan_export",
-    "profile_columns", "response_rows", "safe_text", "week_answers_csv", "write_csv", "write_xlsx",
+    "Cell", "ExportPlan", "LeftOutColumn", "about_lines", "answer_value", "csv_value", "plan_export",
+    "profile_columns", "response_rows", "safe_text", "write_csv", "write_xlsx",
 ]
 
 Cell = str | int | Decimal | float | datetime | None
@@ -54,7 +53,6 @@ ROWS_PER_BATCH = 1000
 MINUTE_FORMAT = "%Y-%m-%d %H:%M"
 WEIGHT_DECIMALS = 6
 FIXED_COLUMNS = ("respondent", "channel", "started", "completed")
-PERIOD_COLUMNS = ("survey", "respondent", "question_id", "question", "answer", "answered")
 
 
 @dataclass(frozen=True)
@@ -194,9 +192,9 @@ async def write_csv(plan: ExportPlan, rows: AsyncIterator[list[Cell]], path: Pat
     count = 0
     with open(path, "w", encoding="utf-8-sig", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow([_csv_value(value) for value in plan.header])
+        writer.writerow([csv_value(value) for value in plan.header])
         async for row in rows:
-            writer.writerow([_csv_value(value) for value in row])
+            writer.writerow([csv_value(value) for value in row])
             count += 1
     return count
 
@@ -246,69 +244,6 @@ def about_lines(plan: ExportPlan, count: int) -> list[tuple[str, str | int]]:
         ("Weights included", weights),
         ("Profile columns left out", left_out),
     ]
-
-
-@dataclass(frozen=True)
-class PeriodAnswers:
-    """The answers given in a period, as the CSV attachment of a digest."""
-
-    # CSV text that starts with a byte order mark: encode it as UTF-8.
-    csv_text: str
-    # Answer rows, without the header.
-    rows: int
-    # Slugs of surveys whose answers were left out because fewer residents than the
-    # minimum group size answered in the period.
-    withheld: tuple[str, ...]
-
-
-async def week_answers_csv(
-    session: AsyncSession,
-    start: datetime,
-    end: datetime,
-    survey_pks: Sequence[int],
-    locale: str,
-    *,
-    min_group_size: int,
-    timezone: str,
-) -> PeriodAnswers:
-    """Collect the answers given from ``start`` up to ``end`` (aware, end exclusive) to the
-    surveys ``survey_pks``, in long form with the columns of PERIOD_COLUMNS.
-
-    Respondents carry the same pseudonym as in ``chatpanel export`` of that survey. A
-    survey is left out when fewer than ``min_group_size`` residents answered it in the
-    period. Skipped questions are not answers. Texts are in ``locale`` and dates in the
-    zone ``timezone``. The text is built in memory, which suits a week of answers. Creates
-    missing export keys in the caller's transaction, so the caller must commit. Raises ValueError for naive datetimes and LookupError for an
-    unknown survey primary key.
-    """
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("start and end must be aware datetimes")
-    zone = ZoneInfo(timezone)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(PERIOD_COLUMNS)
-    rows, withheld = 0, []
-    for survey_pk in survey_pks:
-        row = await session.get(Survey, survey_pk)
-        if row is None:
-            raise LookupError(f"no survey with primary key {survey_pk}")
-        answered_in_period = (
-            (Response.survey_id == survey_pk)
-            & (Answer.answered_at >= start)
-            & (Answer.answered_at < end)
-            & Answer.skipped.is_(False)
-        )
-        respondents = await session.scalar(
-            select(func.count(distinct(Response.resident_id))).join(Answer, Answer.response_id == Response.id).where(answered_in_period)
-        )
-        if not respondents:
-            continue
-        if respondents < min_group_size:
-            withheld.append(row.slug)
-            continue
-        rows += await _write_period_answers(session, writer, row, answered_in_period, locale, zone)
-    return PeriodAnswers(buffer.getvalue(), rows, tuple(withheld))
 
 
 def safe_text(text: str) -> str:
@@ -390,7 +325,7 @@ def _local_minute(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone).replace(second=0, microsecond=0, tzinfo=None)
 
 
-def _csv_value(value: Cell) -> str | int | Decimal | float:
+def csv_value(value: Cell) -> str | int | Decimal | float:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -411,27 +346,3 @@ def _xlsx_cell(sheet, value: Cell, font: Font | None = None):
     if font is not None:
         cell.font = font
     return cell
-
-
-async def _write_period_answers(session, writer, row: Survey, answered_in_period, locale: str, zone: ZoneInfo) -> int:
-    survey = survey_model(row)
-    questions = {question.id: question for question in survey.questions}
-    key = await survey_export_key(session, row)
-    statement = (
-        select(Response.resident_id, Answer.question_id, Answer.value, Answer.answered_at)
-        .join(Answer, Answer.response_id == Response.id)
-        .where(answered_in_period)
-        .order_by(Answer.answered_at, Answer.id)
-        .execution_options(yield_per=ROWS_PER_BATCH)
-    )
-    count = 0
-    async for resident_pk, question_id, value, answered_at in await session.stream(statement):
-        question = questions.get(question_id)
-        if question is None:
-            continue
-        answer = answer_value(survey, question, value, locale)
-        cells = [row.slug, respondent_id(key, resident_pk), question_id, survey.text(question.text, locale), answer]
-        cells.append(answered_at.astimezone(zone).date().isoformat())
-        writer.writerow([_csv_value(cell) for cell in cells])
-        count += 1
-    return count

@@ -123,8 +123,10 @@ async def _count_answers(session: AsyncSession, survey_pk: int, tallies: Mapping
         .order_by(Answer.answered_at, Answer.id)
         .execution_options(yield_per=ROWS_PER_BATCH)
     )
-    async for question_id, value in await session.stream(statement):
-        tallies[question_id].add(value)
+    # Iterating partitions, not rows, switches into the database driver once per batch.
+    async for partition in (await session.stream(statement)).partitions():
+        for question_id, value in partition:
+            tallies[question_id].add(value)
 
 
 async def _add_weighted_answers(
@@ -139,14 +141,15 @@ async def _add_weighted_answers(
         .order_by(Answer.answered_at, Answer.id)
         .execution_options(yield_per=ROWS_PER_BATCH)
     )
-    async for question_id, value, skipped, resident_id in await session.stream(statement):
-        tally = tallies.get(question_id)
-        if tally is None:
-            continue
-        if skipped:
-            tally.add_skipped()
-        else:
-            tally.add(value, weight=weights.get(resident_id, 1.0))
+    async for partition in (await session.stream(statement)).partitions():
+        for question_id, value, skipped, resident_id in partition:
+            tally = tallies.get(question_id)
+            if tally is None:
+                continue
+            if skipped:
+                tally.add_skipped()
+            else:
+                tally.add(value, weight=weights.get(resident_id, 1.0))
 
 
 class _QuestionTally:

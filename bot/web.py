@@ -3,11 +3,14 @@ health check.
 
 A webhook authenticates, claims and handles the message in one transaction, and answers.
 Sending happens in the delivery worker, so nothing slow sits between the provider and its
-answer.
+answer. Between parsing and handling, bot.inbound_limit drops the messages of an address
+that sends more than ``inbound_per_minute`` (per server process).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 
@@ -17,26 +20,36 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import moderation_chat, status_callbacks
 from bot.channels import telegram, twilio_sms
-from bot.channels.types import Channel
+from bot.channels.types import Channel, Inbound
+from bot.inbound_limit import InboundLimiter
 from bot.runtime import Runtime
 from store.models import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# How often the counts of dropped messages are logged, at the latest, after their minute ends.
+DROP_REPORT_INTERVAL_SECONDS = 10.0
 RUNTIME = web.AppKey("runtime", Runtime)
+INBOUND_LIMITER = web.AppKey("inbound_limiter", InboundLimiter)
 
 
-def create_app(runtime: Runtime) -> web.Application:
-    """Create the web application for ``runtime``. Bodies over 64 KiB get 413."""
+def create_app(runtime: Runtime, inbound_limiter: InboundLimiter | None = None) -> web.Application:
+    """Create the web application for ``runtime``. Bodies over 64 KiB get 413.
+
+    ``inbound_limiter`` defaults to one that allows ``settings.inbound_per_minute``
+    messages per address; tests pass one with a clock they control.
+    """
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[RUNTIME] = runtime
+    app[INBOUND_LIMITER] = inbound_limiter or InboundLimiter(runtime.settings.inbound_per_minute)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/telegram", telegram_webhook)
     app.router.add_post("/webhooks/twilio/sms", twilio_sms_webhook)
     app.router.add_post("/webhooks/twilio/whatsapp", twilio_whatsapp_webhook)
     app.router.add_post(status_callbacks.STATUS_CALLBACK_PATH, twilio_status_callback)
     app.cleanup_ctx.append(_run_runtime)
+    app.cleanup_ctx.append(_report_inbound_drops)
     return app
 
 
@@ -45,6 +58,24 @@ async def _run_runtime(app: web.Application):
     await runtime.start()
     yield
     await runtime.stop()
+
+
+async def _report_inbound_drops(app: web.Application):
+    # Drop counts are also logged by the next message that reaches the limiter, but a
+    # flood that stops would otherwise leave its last minute unlogged.
+    limiter = app[INBOUND_LIMITER]
+
+    async def report_forever() -> None:
+        while True:
+            await asyncio.sleep(DROP_REPORT_INTERVAL_SECONDS)
+            limiter.report_due()
+
+    task = asyncio.create_task(report_forever(), name="inbound drop report")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    limiter.report_all()
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -88,9 +119,10 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         log.warning("Telegram webhook rejected: %s", error)
         raise web.HTTPBadRequest(text=f"{error}\n") from None
 
-    if inbound is not None:
+    if inbound is not None and _admitted(request, inbound):
         await runtime.processor.process(inbound)
-    # Answering 200 also for ignored updates: any other status makes Telegram send them again.
+    # Answering 200 also for ignored and dropped updates: any other status makes Telegram
+    # send them again.
     answer = telegram.callback_answer(data)
     return web.json_response(answer if answer is not None else {})
 
@@ -144,8 +176,15 @@ async def _twilio_webhook(request: web.Request, channel: Channel) -> web.Respons
         log.warning("Twilio webhook rejected: malformed message form on %s", request.path)
         raise web.HTTPBadRequest(text=f"not a valid Twilio message webhook: {error}\n") from None
 
-    await runtime.processor.process(inbound)
+    if _admitted(request, inbound):
+        await runtime.processor.process(inbound)
+    # An empty TwiML also for a dropped message, so that Twilio does not retry it.
     return web.Response(text=twilio_sms.empty_twiml(), content_type="text/xml")
+
+
+def _admitted(request: web.Request, inbound: Inbound) -> bool:
+    """Return whether the inbound limit lets ``inbound`` through to the engine."""
+    return request.app[INBOUND_LIMITER].allow(inbound.channel, inbound.address)
 
 
 async def twilio_status_callback(request: web.Request) -> web.Response:

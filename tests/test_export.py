@@ -23,7 +23,8 @@ from sqlalchemy import insert, select, text, update
 
 from bot import cli_export
 from bot.channels.types import Channel
-from bot.export import PERIOD_COLUMNS, ExportPlan, plan_export, profile_columns, safe_text, week_answers_csv
+from bot.export import ExportPlan, plan_export, profile_columns, safe_text
+from bot.week_answers import PERIOD_COLUMNS, week_answers_csv
 from bot.pseudonyms import RESPONDENT_ID_BITS, respondent_id, survey_export_key
 from bot.representativeness import load_reference_setup
 from bot.settings import Settings, load_settings

@@ -244,7 +244,7 @@ TEXT_UPDATE_FIELDS: dict[tuple[str, ...], Callable[[Any], bool]] = {
     ("message", "chat", "id"): is_int64,
     ("message", "chat", "type"): is_private,
     ("message", "from"): absent,
-    ("message", "from", "id"): anything,
+    ("message", "from", "id"): is_int64,
     ("message", "from", "language_code"): optional_string,
     ("message", "text"): is_string,
     ("message", "entities"): anything,

@@ -51,10 +51,10 @@ def parse_update(data: dict[str, Any], bot: telegram.Bot) -> Inbound | None:
         return _parse_callback_query(update)
 
     message = update.message
-    if message is None or _chat(update, message).type != ChatType.PRIVATE:
+    if message is None or message.chat.type != ChatType.PRIVATE:
         return None
 
-    locale_hint = _language_code(update, message.from_user)
+    locale_hint = message.from_user.language_code if message.from_user else None
     if message.text is not None:
         if not isinstance(message.text, str):
             raise MalformedUpdate(f"update {update.update_id}: message.text is not a string")
@@ -67,7 +67,7 @@ def parse_update(data: dict[str, Any], bot: telegram.Bot) -> Inbound | None:
 
     return Inbound(
         channel=Channel.TELEGRAM,
-        address=_chat_address(update, message.chat),
+        address=str(message.chat.id),
         message_id=str(update.update_id),
         kind=kind,
         text=text,
@@ -122,7 +122,36 @@ def deserialize_update(data: dict[str, Any], bot: telegram.Bot) -> telegram.Upda
 
     if not _is_id(update.update_id) or update.update_id < 0:
         raise MalformedUpdate(f"update_id must be an integer from 0 to {MAX_ID}, got {_kind_of(update.update_id)}")
+    _check_read_fields(update)
     return update
+
+
+def _check_read_fields(update: telegram.Update) -> None:
+    """Raise MalformedUpdate for a missing or mistyped field that the panel reads.
+
+    python-telegram-bot leaves a missing required field None and keeps a value of any
+    type, so a chat id could arrive as a string or a list.
+    """
+    prefix = f"update {update.update_id}"
+    query = update.callback_query
+    if query is not None and query.from_user is None:
+        raise MalformedUpdate(f"{prefix}: callback_query has no from")
+
+    for message in (update.message, query.message if query is not None else None):
+        if message is None:
+            continue
+        if message.chat is None:
+            raise MalformedUpdate(f"{prefix}: message has no chat")
+        if not _is_id(message.chat.id):
+            raise MalformedUpdate(f"{prefix}: chat id must be a 64-bit integer, got {_kind_of(message.chat.id)}")
+
+    for user in (update.message.from_user if update.message is not None else None, query.from_user if query else None):
+        if user is None:
+            continue
+        if not _is_id(user.id):
+            raise MalformedUpdate(f"{prefix}: user id must be a 64-bit integer, got {_kind_of(user.id)}")
+        if user.language_code is not None and not isinstance(user.language_code, str):
+            raise MalformedUpdate(f"{prefix}: language_code must be a string, got {_kind_of(user.language_code)}")
 
 
 def _parse_callback_query(update: telegram.Update) -> Inbound | None:
@@ -131,41 +160,19 @@ def _parse_callback_query(update: telegram.Update) -> Inbound | None:
     # game button has no callback data.
     if query.message is None or query.data is None:
         return None
-    if _chat(update, query.message).type != ChatType.PRIVATE:
+    if query.message.chat.type != ChatType.PRIVATE:
         return None
     if not isinstance(query.data, str):
         raise MalformedUpdate(f"update {update.update_id}: callback_query.data is not a string")
-    if query.from_user is None:
-        raise MalformedUpdate(f"update {update.update_id}: callback_query has no from")
 
     return Inbound(
         channel=Channel.TELEGRAM,
-        address=_chat_address(update, query.message.chat),
+        address=str(query.message.chat.id),
         message_id=str(update.update_id),
         kind=InboundKind.CHOICE,
         payload=query.data,
-        locale_hint=_language_code(update, query.from_user),
+        locale_hint=query.from_user.language_code,
     )
-
-
-def _chat(update: telegram.Update, message: telegram.MaybeInaccessibleMessage) -> telegram.Chat:
-    # python-telegram-bot leaves a missing required field None instead of failing.
-    if message.chat is None:
-        raise MalformedUpdate(f"update {update.update_id}: message has no chat")
-    return message.chat
-
-
-def _chat_address(update: telegram.Update, chat: telegram.Chat) -> str:
-    if not _is_id(chat.id):
-        raise MalformedUpdate(f"update {update.update_id}: chat id must be a 64-bit integer, got {_kind_of(chat.id)}")
-    return str(chat.id)
-
-
-def _language_code(update: telegram.Update, user: telegram.User | None) -> str | None:
-    code = user.language_code if user is not None else None
-    if code is not None and not isinstance(code, str):
-        raise MalformedUpdate(f"update {update.update_id}: language_code is not a string")
-    return code
 
 
 def _is_id(value: object) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.digest.model import ClosedSurvey, Digest, DigestOrganisation, DigestTopic, PanelFigures, RunningSurvey
 from bot.digest.weeks import Week
-from bot.export import week_answers_csv
+from bot.week_answers import week_answers_csv
 from bot.i18n import texts
 from bot.panel_weights import survey_weights
 from bot.representativeness import ReferenceSetup, panel_profiles_statement, representativeness

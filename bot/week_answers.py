@@ -1,0 +1,108 @@
+"""The week's answers as the CSV attachment of a digest: long form, one row per answer,
+with the same pseudonymous respondent ids as ``chatpanel export``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.export import ROWS_PER_BATCH, answer_value, csv_value
+from bot.pseudonyms import respondent_id, survey_export_key
+from bot.surveys import survey_model
+from store.models import Answer, Response, Survey
+
+PERIOD_COLUMNS = ("survey", "respondent", "question_id", "question", "answer", "answered")
+
+
+@dataclass(frozen=True)
+class PeriodAnswers:
+    """The answers given in a period, as the CSV attachment of a digest."""
+
+    # CSV text that starts with a byte order mark: encode it as UTF-8.
+    csv_text: str
+    # Answer rows, without the header.
+    rows: int
+    # Slugs of surveys whose answers were left out because fewer residents than the
+    # minimum group size answered in the period.
+    withheld: tuple[str, ...]
+
+
+async def week_answers_csv(
+    session: AsyncSession,
+    start: datetime,
+    end: datetime,
+    survey_pks: Sequence[int],
+    locale: str,
+    *,
+    min_group_size: int,
+    timezone: str,
+) -> PeriodAnswers:
+    """Collect the answers given from ``start`` up to ``end`` (aware, end exclusive) to the
+    surveys ``survey_pks``, in long form with the columns of PERIOD_COLUMNS.
+
+    Respondents carry the same pseudonym as in ``chatpanel export`` of that survey. A
+    survey is left out when fewer than ``min_group_size`` residents answered it in the
+    period. Skipped questions are not answers. Texts are in ``locale`` and dates in the
+    zone ``timezone``. The text is built in memory, which suits a week of answers. Creates
+    missing export keys in the caller's transaction, so the caller must commit. Raises ValueError for naive datetimes and LookupError for an
+    unknown survey primary key.
+    """
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be aware datetimes")
+    zone = ZoneInfo(timezone)
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(PERIOD_COLUMNS)
+    rows, withheld = 0, []
+    for survey_pk in survey_pks:
+        row = await session.get(Survey, survey_pk)
+        if row is None:
+            raise LookupError(f"no survey with primary key {survey_pk}")
+        answered_in_period = (
+            (Response.survey_id == survey_pk)
+            & (Answer.answered_at >= start)
+            & (Answer.answered_at < end)
+            & Answer.skipped.is_(False)
+        )
+        respondents = await session.scalar(
+            select(func.count(distinct(Response.resident_id))).join(Answer, Answer.response_id == Response.id).where(answered_in_period)
+        )
+        if not respondents:
+            continue
+        if respondents < min_group_size:
+            withheld.append(row.slug)
+            continue
+        rows += await _write_period_answers(session, writer, row, answered_in_period, locale, zone)
+    return PeriodAnswers(buffer.getvalue(), rows, tuple(withheld))
+
+
+async def _write_period_answers(session, writer, row: Survey, answered_in_period, locale: str, zone: ZoneInfo) -> int:
+    survey = survey_model(row)
+    questions = {question.id: question for question in survey.questions}
+    key = await survey_export_key(session, row)
+    statement = (
+        select(Response.resident_id, Answer.question_id, Answer.value, Answer.answered_at)
+        .join(Answer, Answer.response_id == Response.id)
+        .where(answered_in_period)
+        .order_by(Answer.answered_at, Answer.id)
+        .execution_options(yield_per=ROWS_PER_BATCH)
+    )
+    count = 0
+    async for resident_pk, question_id, value, answered_at in await session.stream(statement):
+        question = questions.get(question_id)
+        if question is None:
+            continue
+        answer = answer_value(survey, question, value, locale)
+        cells = [row.slug, respondent_id(key, resident_pk), question_id, survey.text(question.text, locale), answer]
+        cells.append(answered_at.astimezone(zone).date().isoformat())
+        writer.writerow([csv_value(cell) for cell in cells])
+        count += 1
+    return count
