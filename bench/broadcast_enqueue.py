@@ -108,7 +108,7 @@ async def populate(sessionmaker, residents: int, now) -> int:
         saved = await save_survey(session, load_survey_file(SURVEY_FILE))
         await publish(session, saved.row.slug, now - timedelta(minutes=1), now + timedelta(days=7), Segment(), CHANNELS, now)
         survey_pk = saved.row.id
-    async with sessionmaker() as session:
+    async with sessionmaker() as session, session.begin():
         connection = await session.connection()
         if connection.dialect.name == "postgresql":
             # After a bulk load autovacuum would analyze these tables; do it now, so the

@@ -152,7 +152,7 @@ async def populate(sessionmaker, respondents: int, closed_at: datetime) -> tuple
             await session.execute(text(ANSWERS_SQL.format(value=value)), {"question": question_id, "survey": row.id})
         survey_pk, organisation_pk = row.id, organisation.id
     if dialect == "postgresql":
-        async with sessionmaker() as session:
+        async with sessionmaker() as session, session.begin():
             # After a bulk load autovacuum would analyze these tables; do it now.
             await session.execute(text("ANALYZE"))
     return survey_pk, organisation_pk

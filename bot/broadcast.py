@@ -8,13 +8,14 @@ message twice. Invitations go in batches of residents by ascending id; the surve
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import String, and_, cast, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import topics
@@ -91,8 +92,10 @@ async def enqueue_invitation_batch(
         if not resident_ids:
             log.info("survey %s: all invitations enqueued", row.slug)
             return 0
-        recipients = await _recipients(session, row, resident_ids, policy)
-        await _write_invitations(session, row, recipients, policy, now)
+        # The batch is every resident id in (cursor, new_cursor], so it is queried as that range.
+        batch = (cursor, new_cursor)
+        recipients = await _recipients(session, row, batch, policy)
+        await _write_invitations(session, row, batch, recipients, policy, now)
         if done:
             log.info("survey %s: all invitations enqueued", row.slug)
         return len(recipients)
@@ -121,10 +124,11 @@ async def enqueue_all_invitations(
 async def count_recipients(session: AsyncSession, row: Survey, policy: SendPolicy) -> dict[str, int]:
     """Count the residents an invitation would reach now, per channel (for a dry run)."""
     statement = _recipient_statement(row, policy)
+    channels = _invited_channels(row, policy)
     counts: dict[str, int] = {}
     seen: set[int] = set()
     for recipient in (await session.execute(statement)).all():
-        if recipient.resident_id in seen:
+        if recipient.channel not in channels or recipient.resident_id in seen:
             continue
         seen.add(recipient.resident_id)
         counts[recipient.channel] = counts.get(recipient.channel, 0) + 1
@@ -265,9 +269,17 @@ async def close_survey(
     return count
 
 
-def _recipient_statement(row: Survey, policy: SendPolicy, resident_ids: Sequence[int] | None = None):
-    segment = Segment.from_json(row.segment)
-    channels = row.channels or sorted(policy.channels)
+def _recipient_statement(row: Survey, policy: SendPolicy, batch: tuple[int, int] | None = None):
+    """Select the addresses of the survey's segment, each resident's most recent first,
+    of the residents with ids in ``batch`` (exclusive, inclusive) or of all residents.
+
+    The caller keeps only addresses on _invited_channels. Filtering the channels in SQL
+    lets SQLite, which has no statistics, read every address of those channels through
+    the (channel, value) index instead of the batch's residents by primary key, so each
+    batch would take as long as the whole panel is large. The batch's range is given on
+    both residents and addresses, so PostgreSQL too reads only the batch's addresses.
+    """
+    segment = dataclasses.replace(Segment.from_json(row.segment), channels=frozenset())
     responded = exists().where(Response.survey_id == row.id, Response.resident_id == Resident.id)
     statement = (
         select(
@@ -280,56 +292,71 @@ def _recipient_statement(row: Survey, policy: SendPolicy, resident_ids: Sequence
         )
         .join(Address, Address.resident_id == Resident.id)
         .join(Conversation, Conversation.address_id == Address.id)
-        .where(
-            Address.opted_out_at.is_(None),
-            Address.unreachable_at.is_(None),
-            Address.channel.in_(channels),
-            ~responded,
-            *segment.conditions(),
-        )
+        .where(Address.opted_out_at.is_(None), Address.unreachable_at.is_(None), ~responded, *segment.conditions())
         .order_by(Resident.id, Address.last_inbound_at.desc().nulls_last(), Address.id.desc())
     )
-    if resident_ids is not None:
-        statement = statement.where(Resident.id.in_(resident_ids))
+    if batch is not None:
+        first, last = batch
+        statement = statement.where(
+            Resident.id > first, Resident.id <= last, Address.resident_id > first, Address.resident_id <= last
+        )
     return statement
 
 
-async def _recipients(session: AsyncSession, row: Survey, resident_ids: Sequence[int], policy: SendPolicy) -> list[Recipient]:
+async def _recipients(session: AsyncSession, row: Survey, batch: tuple[int, int], policy: SendPolicy) -> list[Recipient]:
     """Return one address per resident: the one the resident wrote from most recently."""
+    channels = _invited_channels(row, policy)
     recipients: list[Recipient] = []
     seen: set[int] = set()
-    for found in (await session.execute(_recipient_statement(row, policy, resident_ids))).all():
-        if found.resident_id in seen:
+    for found in (await session.execute(_recipient_statement(row, policy, batch))).all():
+        if found.channel not in channels or found.resident_id in seen:
             continue
         seen.add(found.resident_id)
-        recipients.append(Recipient(**found._mapping))
+        # The statement selects Recipient's fields in their order.
+        recipients.append(Recipient(*found))
     return recipients
 
 
-async def _write_invitations(session: AsyncSession, row: Survey, recipients: list[Recipient], policy: SendPolicy, now: datetime) -> None:
+def _invited_channels(row: Survey, policy: SendPolicy) -> frozenset[str]:
+    """Return the channels the survey invites on: its own, or all configured ones, and
+    only those of its segment when the segment names channels."""
+    channels = frozenset(row.channels or policy.channels)
+    segment = Segment.from_json(row.segment)
+    return channels & segment.channels if segment.channels else channels
+
+
+async def _write_invitations(
+    session: AsyncSession, row: Survey, batch: tuple[int, int], recipients: list[Recipient], policy: SendPolicy, now: datetime
+) -> None:
+    """Write one invitation per recipient and move idle conversations to the survey.
+
+    Recipients who get the same invitation at the same time are written by one
+    INSERT ... SELECT, so the database and not Python copies each address into its row.
+    Within a batch the rows go in group by group, each group in resident order.
+    """
     if not recipients:
         return
-    recent = await _recent_invitations(session, [recipient.resident_id for recipient in recipients], now)
-    rendered: dict[tuple[str, bool], Invitation] = {}
-    values: list[dict[str, Any]] = []
+    recent = await _recent_invitations(session, batch, now)
+    # Most residents had no invitation in the last 7 days, and those all get the same time.
+    first_send_at = policy.invitation_time(now, ())
+    groups: dict[tuple[str, bool, datetime], list[int]] = {}
+    idle: list[tuple[int, bool]] = []
     for recipient in recipients:
-        key = (recipient.locale, starts_with_question(recipient))
-        if key not in rendered:
-            rendered[key] = build_invitation(row, recipient.locale, with_first_question=key[1])
-        invitation = rendered[key]
-        send_at = policy.invitation_time(now, recent.get(recipient.resident_id, []))
-        values.append(
-            _outbox_values(
-                INVITATION, row.id, recipient.address_id, recipient.channel, recipient.locale, invitation.text,
-                invitation.choices, send_at, invitation.variables, now, list_choices=invitation.list_choices,
-            )
-        )
-    await session.execute(OutboxMessage.__table__.insert(), values)
+        starts = starts_with_question(recipient)
+        earlier = recent.get(recipient.resident_id)
+        send_at = policy.invitation_time(now, earlier) if earlier else first_send_at
+        groups.setdefault((recipient.locale, starts, send_at), []).append(recipient.address_id)
+        if recipient.flow in (survey_flow.IDLE, survey_flow.OFFER):
+            idle.append((recipient.address_id, starts))
+    rendered: dict[tuple[str, bool], Invitation] = {}
+    for (locale, starts, send_at), address_ids in groups.items():
+        if (locale, starts) not in rendered:
+            rendered[(locale, starts)] = build_invitation(row, locale, with_first_question=starts)
+        await session.execute(_invitation_insert(row.id, rendered[(locale, starts)], locale, send_at, now, address_ids))
 
-    idle = [recipient for recipient in recipients if recipient.flow in (survey_flow.IDLE, survey_flow.OFFER)]
     first_question = survey_model(row).questions[0].id
     for starts, flow, step in ((True, survey_flow.FLOW, first_question), (False, survey_flow.OFFER, None)):
-        addresses = [recipient.address_id for recipient in idle if starts_with_question(recipient) == starts]
+        addresses = [address_id for address_id, starts_here in idle if starts_here == starts]
         if addresses:
             await session.execute(
                 update(Conversation)
@@ -338,13 +365,41 @@ async def _write_invitations(session: AsyncSession, row: Survey, recipients: lis
             )
 
 
-async def _recent_invitations(session: AsyncSession, resident_ids: list[int], now: datetime) -> dict[int, list[datetime]]:
-    """Return each resident's invitation send times of the last 7 days (and later ones)."""
+def _invitation_insert(
+    survey_pk: int, invitation: Invitation, locale: str, send_at: datetime, now: datetime, address_ids: list[int]
+):
+    """Return an INSERT ... SELECT of ``invitation`` to each of ``address_ids``, in resident
+    order, with the column values of _outbox_values."""
+    table = OutboxMessage.__table__
+    values = _outbox_values(
+        INVITATION, survey_pk, 0, "", locale, invitation.text, invitation.choices, send_at, invitation.variables, now,
+        list_choices=invitation.list_choices,
+    )
+    per_address = {
+        "key": literal(_outbox_key(INVITATION, survey_pk, "")) + cast(Address.id, String),
+        "channel": Address.channel,
+        "address_id": Address.id,
+    }
+    same_for_all = {name: literal(value, table.c[name].type) for name, value in values.items() if name not in per_address}
+    columns = {**per_address, **same_for_all}
+    source = (
+        select(*(expression.label(name) for name, expression in columns.items()))
+        .where(Address.id.in_(address_ids))
+        .order_by(Address.resident_id)
+    )
+    return table.insert().from_select(list(columns), source)
+
+
+async def _recent_invitations(session: AsyncSession, batch: tuple[int, int], now: datetime) -> dict[int, list[datetime]]:
+    """Return the invitation send times of the last 7 days (and later ones) of each
+    resident with an id in ``batch`` (exclusive, inclusive)."""
+    first, last = batch
     statement = (
         select(Address.resident_id, OutboxMessage.next_attempt_at, OutboxMessage.sent_at)
         .join(Address, Address.id == OutboxMessage.address_id)
         .where(
-            Address.resident_id.in_(resident_ids),
+            Address.resident_id > first,
+            Address.resident_id <= last,
             OutboxMessage.kind == INVITATION,
             func.coalesce(OutboxMessage.sent_at, OutboxMessage.next_attempt_at) > now - timedelta(days=7),
         )
@@ -375,7 +430,7 @@ def _outbox_values(
     """Return the column values of one scheduled message; its key makes it unique."""
     subject = survey_pk if survey_pk is not None else send_at.strftime("%Y%m%d%H%M")
     return {
-        "key": f"{kind}:{subject}:{address_id}",
+        "key": _outbox_key(kind, subject, address_id),
         "kind": kind,
         "survey_id": survey_pk,
         "channel": channel,
@@ -391,3 +446,8 @@ def _outbox_values(
         "template_variables": variables,
         "created_at": now,
     }
+
+
+def _outbox_key(kind: str, subject: object, address_id: int) -> str:
+    """Return the unique key of a scheduled message: its kind, survey (or time) and address."""
+    return f"{kind}:{subject}:{address_id}"

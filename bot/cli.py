@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_broadcast, cli_digest, cli_export, cli_outcome, cli_survey, cli_topics
+from bot import cli_broadcast, cli_digest, cli_export, cli_outcome, cli_resident, cli_retention, cli_survey, cli_topics
 from bot.logs import configure_logging
 from bot.reference_population import ReferenceFileError
 from bot.representativeness import ReferenceSetupError
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     database = commands.add_parser("db", help="database maintenance")
     database_commands = database.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     database_commands.add_parser("upgrade", parents=[common], help="migrate the database to the latest schema")
+    cli_retention.add_parsers(database_commands, common)
 
     survey = commands.add_parser("survey", help="load and inspect surveys")
     survey_commands = survey.add_subparsers(dest="survey_command", required=True, metavar="COMMAND")
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_topics.add_parsers(commands, common)
     cli_digest.add_parsers(commands, common)
     cli_export.add_parsers(commands, common)
+    cli_resident.add_parsers(commands, common)
     return parser
 
 
@@ -135,6 +137,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.serve import serve
 
         return serve(settings)
+    if args.command == "resident":
+        return asyncio.run(cli_resident.run(args, settings))
+    if args.command == "db" and args.db_command == "purge":
+        return asyncio.run(cli_retention.run(args, settings))
     if args.command == "db":
         return asyncio.run(cli_survey.upgrade_database(settings))
     if args.command in ("topics", "org", "audit"):

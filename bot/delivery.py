@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from bot.channels.errors import PermanentDeliveryError, TransientDeliveryError, UndeliverableMessageError
 from bot.channels.sender import Sender
 from bot.channels.types import Channel, Choice, Outbound
+from bot.erasure import drop_sent_confirmation
 from bot.ratelimit import RateLimiter
 from store.models import Address, OutboxMessage, utcnow
 
@@ -193,7 +194,10 @@ class DeliveryWorker:
         """
         async with self.sessionmaker() as session:
             row = await session.get(OutboxMessage, row_id)
-            address = await session.get(Address, row.address_id)
+            address = await session.get(Address, row.address_id) if row is not None else None
+        if row is None or address is None:
+            # Erased (bot.erasure) after it was claimed: there is nothing left to send.
+            return "unknown", "skipped"
         channel = row.channel
         if address.unreachable_at is not None:
             await self._finish(row_id, "skipped", error_code="unreachable")
@@ -262,10 +266,16 @@ class DeliveryWorker:
         unreachable_address_id: int | None = None,
     ) -> None:
         """Mark the row final, and the address unreachable with ``error_code`` when
-        ``unreachable_address_id`` is given, in one transaction."""
+        ``unreachable_address_id`` is given, in one transaction.
+
+        A row to an erased address (an erasure confirmation) is deleted instead, with the
+        address once nothing else waits for it.
+        """
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
             row = await session.get(OutboxMessage, row_id)
+            if row is None or await drop_sent_confirmation(session, row):
+                return
             row.status = status
             row.attempts += 1
             row.error_code = error_code
@@ -280,6 +290,8 @@ class DeliveryWorker:
     async def _retry(self, row_id: int, code: str, delay: float) -> None:
         async with self.sessionmaker() as session, session.begin():
             row = await session.get(OutboxMessage, row_id)
+            if row is None:
+                return
             row.status = "queued"
             row.attempts += 1
             row.error_code = code

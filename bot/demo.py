@@ -118,6 +118,9 @@ class _DemoPanel:
             owner=settings.panel_owner or DEMO_OWNER,
             privacy_url=settings.privacy_url or DEMO_PRIVACY_URL,
             default_locale=settings.default_locale,
+            timezone=settings.timezone,
+            privacy_version=settings.privacy_version,
+            erasure_keeps_answers=settings.erasure_keeps_answers,
         )
         worker = DeliveryWorker(sessionmaker, {Channel.CONSOLE: ConsoleSender(stdout)})
         return cls(engine, InboundProcessor(sessionmaker, Engine(panel)), worker, resident)

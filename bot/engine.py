@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import summaries
 from bot.channels.types import Inbound, InboundKind
-from bot.flows import about, idea, language, onboarding, pending, support, survey_flow
+from bot.flows import about, consent, erase, idea, language, my_data, onboarding, pending, support, survey_flow
 from bot.flows.keywords import Keyword, match_keyword
-from bot.flows.prompts import IDEA_TOKEN, TOPICS_TOKEN, split_payload, survey_token
+from bot.flows.prompts import ERASE_TOKEN, IDEA_TOKEN, PRIVACY_TOKEN, TOPICS_TOKEN, split_payload, survey_token
 from bot.flows.text import is_reaction
 from bot.i18n import normalize_locale
+from bot.logs import address_tag
 from bot.turn import PanelInfo, Reply, Turn
 from store.models import Address, Conversation, Resident, utcnow
 from store.queries import lock_address
@@ -28,6 +29,12 @@ log = logging.getLogger(__name__)
 
 # A bare command as Telegram clients send it ("/start", "/help@PanelBot") counts as the keyword.
 _COMMAND_PREFIX = "/"
+# The resident's rights under the GDPR, which work at any moment, also before they agree
+# to a newer privacy statement.
+_RIGHTS_KEYWORDS = (Keyword.MY_DATA, Keyword.ERASE)
+# The flows in which a resident who still has to agree to a newer privacy statement may
+# answer: that question itself, and the confirmation of an erasure.
+_FLOWS_BEFORE_CONSENT = (pending.PRIVACY, pending.ERASE)
 
 
 @dataclass(frozen=True)
@@ -45,11 +52,12 @@ class Engine:
         """Apply ``inbound`` to the sender's conversation and return the replies to send.
 
         ``locale`` forces the conversation's language (the demo's ``--lang``); otherwise a
-        new conversation takes the client's language hint or the panel's default.
+        new conversation takes the client's language hint or the panel's default. An
+        address whose resident erased their data starts again as a new address.
         """
         address = await lock_address(session, inbound.channel, inbound.address)
-        if address is None:
-            turn = await self._new_turn(session, inbound, locale)
+        if address is None or address.erased_at is not None:
+            turn = await self._new_turn(session, inbound, locale, address)
             await self._first_contact(turn, inbound)
             return Handled(turn.address.id, turn.replies)
 
@@ -65,13 +73,20 @@ class Engine:
         await self._continue(turn, inbound)
         return Handled(address.id, turn.replies)
 
-    async def _new_turn(self, session: AsyncSession, inbound: Inbound, locale: str | None) -> Turn:
-        address = Address(channel=inbound.channel, value=inbound.address)
-        session.add(address)
-        await session.flush()
+    async def _new_turn(self, session: AsyncSession, inbound: Inbound, locale: str | None, erased: Address | None) -> Turn:
+        """Start the conversation of a new address, reusing the row of an ``erased`` one
+        that still waits for its erasure confirmation to be sent."""
+        if erased is None:
+            address = Address(channel=inbound.channel, value=inbound.address)
+            session.add(address)
+            await session.flush()
+        else:
+            address = erased
+            address.erased_at = None
+            address.created_at = self.clock()
         conversation = self._new_conversation(address, inbound, locale)
         session.add(conversation)
-        log.info("new address on %s, starting onboarding", inbound.channel)
+        log.info("new address %s, starting onboarding", address_tag(inbound.channel, inbound.address))
         turn = Turn(session, self.panel, self.clock(), address, conversation, None)
         _note_inbound(turn)
         return turn
@@ -95,6 +110,14 @@ class Engine:
             # Nothing goes to an opted-out address until it sends START.
             if keyword is Keyword.START:
                 await self._restart(turn)
+            return
+        if keyword is Keyword.STOP or keyword in _RIGHTS_KEYWORDS:
+            await self._keyword(turn, keyword)
+            return
+        if consent.needs_consent(turn) and (keyword is not None or turn.conversation.flow not in _FLOWS_BEFORE_CONSENT):
+            # Until the resident agrees to the current privacy statement, nothing else is
+            # taken as an answer; the interrupted question is asked again after they agree.
+            await consent.ask(turn)
             return
         if keyword is not None:
             await self._keyword(turn, keyword)
@@ -123,6 +146,11 @@ class Engine:
             await language.answer(turn, text)
         elif flow == pending.TOPICS:
             await support.answer(turn, text)
+        elif flow == pending.PRIVACY:
+            if await consent.answer(turn, text):
+                _opt_out(turn)
+        elif flow == pending.ERASE:
+            await erase.answer(turn, text)
         elif turn.resident is None:
             # Declined earlier, or never got further than the address: start again.
             await onboarding.welcome(turn)
@@ -135,7 +163,7 @@ class Engine:
         elif keyword is Keyword.START:
             await self._restart(turn)
         elif keyword is Keyword.HELP:
-            turn.say(_help_text(turn), prompt=await pending.current_prompt(turn))
+            turn.say(_help_text(turn), _rights_text(turn), prompt=await pending.current_prompt(turn))
         elif keyword is Keyword.LANGUAGE:
             await language.begin(turn)
         elif keyword is Keyword.IDEA:
@@ -148,6 +176,13 @@ class Engine:
             await support.begin(turn)
         elif keyword is Keyword.RESULTS:
             await summaries.send_results(turn)
+        elif keyword is Keyword.MY_DATA:
+            if consent.needs_consent(turn) and turn.conversation.flow not in _FLOWS_BEFORE_CONSENT:
+                # The reply then ends with the privacy question instead of a survey question.
+                consent.enter(turn)
+            await my_data.send(turn)
+        elif keyword is Keyword.ERASE:
+            await erase.begin(turn)
         else:
             raise AssertionError(f"unhandled keyword {keyword}")
 
@@ -159,7 +194,7 @@ class Engine:
             await survey_flow.skip(turn)
         elif flow == pending.IDEA:
             await idea.skip(turn)
-        elif flow in (pending.LANGUAGE, pending.TOPICS):
+        elif flow in (pending.LANGUAGE, pending.TOPICS, pending.ERASE):
             await pending.resume(turn)
         else:
             turn.say(turn.t.gettext("There is no question to skip right now."), prompt=await pending.current_prompt(turn))
@@ -171,10 +206,13 @@ class Engine:
         if turn.address.opted_out_at is not None:
             turn.address.opted_out_at = None
             welcome_back = t.gettext("Welcome back! You will receive messages from us again.")
-            log.info("address on %s opted in again", turn.address.channel)
+            log.info("address %s opted in again", address_tag(turn.address.channel, turn.address.value))
         if turn.resident is None:
             # Someone who never joined gets the introduction, not a welcome back.
             await onboarding.welcome(turn)
+            return
+        if consent.needs_consent(turn):
+            await consent.ask(turn, welcome_back)
             return
         pending_prompt = await pending.current_prompt(turn)
         if pending_prompt is not None:
@@ -196,7 +234,8 @@ class Engine:
         current = _step_token(turn)
         if parts is not None and current is not None and parts[0] == current:
             return parts[1]
-        if parts is not None and turn.resident is not None and await survey_flow.accept_offer_button(turn, parts[0]):
+        may_accept_offer = turn.resident is not None and not consent.needs_consent(turn)
+        if parts is not None and may_accept_offer and await survey_flow.accept_offer_button(turn, parts[0]):
             # An invitation's buttons stay valid while its survey is open, whatever the
             # conversation was doing when the invitation arrived.
             return parts[1]
@@ -219,14 +258,14 @@ def _note_inbound(turn: Turn) -> None:
     address is reachable again after a delivery failure."""
     turn.address.last_inbound_at = turn.now
     if turn.address.unreachable_at is not None:
-        log.info("address on %s is reachable again", turn.address.channel)
+        log.info("address %s is reachable again", address_tag(turn.address.channel, turn.address.value))
         turn.address.unreachable_at = None
         turn.address.unreachable_code = None
 
 
 def _opt_out(turn: Turn) -> None:
     turn.address.opted_out_at = turn.now
-    log.info("address on %s opted out", turn.address.channel)
+    log.info("address %s opted out", address_tag(turn.address.channel, turn.address.value))
     turn.say(
         turn.t.gettext("You have left the panel and will get no more messages from us. Send START to join again."),
         ignores_opt_out=True,
@@ -248,6 +287,10 @@ def _step_token(turn: Turn) -> str | None:
         return IDEA_TOKEN
     if conversation.flow == pending.TOPICS:
         return TOPICS_TOKEN
+    if conversation.flow == pending.PRIVACY:
+        return PRIVACY_TOKEN
+    if conversation.flow == pending.ERASE:
+        return ERASE_TOKEN
     return None
 
 
@@ -269,3 +312,7 @@ def _help_text(turn: Turn) -> str:
         owner=turn.panel.owner,
         url=turn.panel.privacy_url,
     )
+
+
+def _rights_text(turn: Turn) -> str:
+    return turn.t.gettext("Your data:\nMY DATA - see what we store about you\nDELETE - have all your data deleted")

@@ -158,14 +158,15 @@ async def response_rows(session: AsyncSession, plan: ExportPlan) -> AsyncIterato
     """Yield one row per response of ``plan``'s survey, in the order of ``plan.header``.
 
     Streams the responses joined with their answers, ordered by response, so only one
-    response's answers are held at a time.
+    response's answers are held at a time. An anonymous response (of an erased resident,
+    bot.erasure) has no respondent id, channel or profile.
     """
     statement = (
         select(
             Response.id, Response.resident_id, Response.channel, Response.started_at, Response.completed_at,
             Resident.age_band, Resident.postcode, Answer.question_id, Answer.value, Answer.skipped,
         )
-        .join(Resident, Resident.id == Response.resident_id)
+        .outerjoin(Resident, Resident.id == Response.resident_id)
         .outerjoin(Answer, Answer.response_id == Response.id)
         .where(Response.survey_id == plan.survey_row.id)
         .order_by(Response.id)
@@ -285,7 +286,7 @@ def _smallest_group(profiles, columns: tuple[str, ...], setup: ReferenceSetup | 
 
 def _response_row(plan: ExportPlan, row, answers: Mapping[str, object]) -> list[Cell]:
     cells: list[Cell] = [
-        respondent_id(plan.export_key, row.resident_id),
+        respondent_id(plan.export_key, row.resident_id) if row.resident_id is not None else None,
         row.channel,
         _local_minute(row.started_at, plan.zone),
         _local_minute(row.completed_at, plan.zone) if row.completed_at is not None else None,

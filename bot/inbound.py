@@ -36,9 +36,12 @@ class InboundProcessor:
         """Claim and handle ``inbound``. Return False when its id was processed before."""
         try:
             async with self.sessionmaker() as session, session.begin():
-                session.add(InboundMessage(channel=inbound.channel, message_id=inbound.message_id))
+                claim = InboundMessage(channel=inbound.channel, message_id=inbound.message_id)
+                session.add(claim)
                 await session.flush()
                 handled = await self.engine.handle(session, inbound, locale=locale)
+                # Linked to its address, so erasing the address erases the message id.
+                claim.address_id = handled.address_id
                 key_prefix = f"reply:{inbound.channel}:{inbound.message_id}"
                 await enqueue_replies(session, inbound.channel, handled.address_id, key_prefix, handled.replies)
         except IntegrityError:

@@ -1,8 +1,8 @@
 """A per-address limit on inbound messages, so that one flooding sender cannot take the
 webhooks' and the store's time from every other resident.
 
-Each (channel, address) pair has a token bucket that holds ``per_minute`` messages and
-refills at ``per_minute`` messages a minute. So an address may send a burst of
+Each (channel, address) pair has a token bucket with room for ``per_minute`` messages,
+which refills at ``per_minute`` messages a minute. So an address may send a burst of
 ``per_minute`` messages and then one every ``60 / per_minute`` seconds; in any 60 seconds
 at most ``2 * per_minute`` get through. A message that finds its bucket empty is dropped:
 the webhook answers it as handled, so the provider does not send it again, and the engine

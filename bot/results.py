@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy import Row, Text, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows.model import NO, YES, Question, QuestionType
@@ -20,6 +21,8 @@ from store.models import Answer, Response, Survey
 
 # Answers fetched per round trip while they are streamed.
 ROWS_PER_BATCH = 5000
+# Distinct answer values whose decoded JSON is kept while weighted answers are streamed.
+DECODED_VALUES_CACHED = 4096
 
 
 @dataclass(frozen=True)
@@ -121,11 +124,9 @@ async def _count_answers(session: AsyncSession, survey_pk: int, tallies: Mapping
         .join(Response, Answer.response_id == Response.id)
         .where(Response.survey_id == survey_pk, Answer.question_id.in_(text_ids), Answer.skipped.is_(False))
         .order_by(Answer.answered_at, Answer.id)
-        .execution_options(yield_per=ROWS_PER_BATCH)
     )
-    # Iterating partitions, not rows, switches into the database driver once per batch.
-    async for partition in (await session.stream(statement)).partitions():
-        for question_id, value in partition:
+    async for rows in _stream_partitions(session, statement):
+        for question_id, value in rows:
             tallies[question_id].add(value)
 
 
@@ -135,21 +136,34 @@ async def _add_weighted_answers(
     """Add every answer to ``tallies`` with its respondent's weight, oldest first, so the
     weighted sums are added up in the same order on every run."""
     statement = (
-        select(Answer.question_id, Answer.value, Answer.skipped, Response.resident_id)
+        select(Answer.question_id, cast(Answer.value, Text), Answer.skipped, Response.resident_id)
         .join(Response, Answer.response_id == Response.id)
         .where(Response.survey_id == survey_pk)
         .order_by(Answer.answered_at, Answer.id)
-        .execution_options(yield_per=ROWS_PER_BATCH)
     )
-    async for partition in (await session.stream(statement)).partitions():
-        for question_id, value, skipped, resident_id in partition:
+    # Most answers repeat a few values, so each distinct JSON text is decoded once.
+    decode = functools.lru_cache(maxsize=DECODED_VALUES_CACHED)(json.loads)
+    async for rows in _stream_partitions(session, statement):
+        for question_id, text, skipped, resident_id in rows:
             tally = tallies.get(question_id)
             if tally is None:
                 continue
             if skipped:
                 tally.add_skipped()
             else:
-                tally.add(value, weight=weights.get(resident_id, 1.0))
+                tally.add(decode(text) if text is not None else None, weight=weights.get(resident_id, 1.0))
+
+
+async def _stream_partitions(session: AsyncSession, statement) -> AsyncIterator[Sequence[Row]]:
+    """Yield the rows of ``statement`` in batches of ROWS_PER_BATCH from a server-side cursor.
+
+    Core rows, not ORM rows, and one switch into the database driver per batch instead of
+    per row keep the cost per answer low.
+    """
+    connection = await session.connection()
+    result = await connection.stream(statement.execution_options(yield_per=ROWS_PER_BATCH))
+    async for rows in result.partitions():
+        yield rows
 
 
 class _QuestionTally:

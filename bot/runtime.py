@@ -99,6 +99,8 @@ def panel_info(settings: Settings) -> PanelInfo:
         min_group_size=settings.min_group_size,
         moderator_chat_id=settings.moderator_chat_id,
         timezone=settings.timezone,
+        privacy_version=settings.privacy_version,
+        erasure_keeps_answers=settings.erasure_keeps_answers,
     )
 
 
@@ -168,5 +170,6 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
         topics_every_days=settings.topics_broadcast_days,
         min_group_size=settings.min_group_size,
         digests=build_digest_dispatcher(settings, sessionmaker, clock),
+        retention_days=settings.retention_days,
     )
     return Runtime(settings, engine, sessionmaker, processor, worker, senders, telegram, scheduler)

@@ -1,4 +1,5 @@
-"""The scheduler: opens, reminds and closes surveys when they are due.
+"""The scheduler: opens, reminds and closes surveys when they are due, and purges old
+message records once a day (bot.retention).
 
 What is due is derived from the store on every tick, never from APScheduler's memory, so
 a restart runs what it missed once and a second process finds nothing left to do.
@@ -19,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import broadcast, topic_offers
+from bot import broadcast, retention, topic_offers
 from bot.schedule_policy import SendPolicy
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ class TickReport:
     reminders: int = 0
     closed: list[str] = field(default_factory=list)
     topic_offers: int = 0
+    # Rows deleted by the daily retention purge; None when it did not run in this tick.
+    purged: retention.PurgeReport | None = None
 
 
 class PanelScheduler:
@@ -56,6 +59,7 @@ class PanelScheduler:
         topics_every_days: int = 0,
         min_group_size: int = 10,
         digests: DigestDispatcher | None = None,
+        retention_days: int = 0,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.policy = policy
@@ -68,6 +72,8 @@ class PanelScheduler:
         self.min_group_size = min_group_size
         # Sends the weekly digests on their own cron jobs; None when mail is not configured.
         self.digests = digests
+        # Days that message records are kept (bot.retention); 0 turns the daily purge off.
+        self.retention_days = retention_days
         self._scheduler: AsyncIOScheduler | None = None
         # Held while a tick runs, so stop() lets a tick finish instead of cancelling it.
         self._running = asyncio.Lock()
@@ -116,6 +122,7 @@ class PanelScheduler:
         await self._close_due(now, report)
         await self._offer_topics(now, report)
         await self._schedule_digests()
+        await self._purge(now, report)
         if (report.invitations or report.reminders or report.closed or report.topic_offers) and self.on_queued is not None:
             self.on_queued()
         return report
@@ -178,3 +185,9 @@ class PanelScheduler:
         period = local_day.toordinal() // self.topics_every_days
         async with self.sessionmaker() as session, session.begin():
             report.topic_offers = await topic_offers.offer_topics(session, self.policy, now, f"topics:{period}") or 0
+
+    async def _purge(self, now: datetime, report: TickReport) -> None:
+        """Delete old message records, once per local day (0 days: never)."""
+        if self.retention_days <= 0:
+            return
+        report.purged = await retention.purge_daily(self.sessionmaker, now, self.policy.zone, self.retention_days)

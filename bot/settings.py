@@ -22,6 +22,13 @@ import phonenumbers
 ENV_PREFIX = "CHATPANEL_"
 DEFAULT_CONFIG_FILE = "chatpanel.toml"
 SUPPORTED_LOCALES = ("nl", "en")
+# Sources of an effective setting.
+SOURCE_DEFAULT, SOURCE_FILE, SOURCE_ENVIRONMENT = "default", "file", "environment"
+# Secret settings, with how many leading characters mask_setting shows of each, so that an
+# operator can tell which token is set. The webhook secret is shown not at all.
+SECRET_SETTINGS = {"telegram_token": 4, "twilio_auth_token": 4, "telegram_secret": 0}
+# URL settings that may carry a password.
+PASSWORD_URL_SETTINGS = ("database_url", "smtp_url")
 
 
 class SettingsError(Exception):
@@ -77,9 +84,9 @@ class Settings:
     topics_broadcast_days: int = 14
     # Results are shown only for groups of at least this many respondents.
     min_group_size: int = 10
-    # Inbound messages one address (chat id or phone number) may send per minute; the
+    # Inbound messages one address (chat id or phone number) may send per minute. The
     # webhooks drop the rest with a success status, so the provider does not retry them.
-    # 0 turns the limit off. The count is kept per server process (bot.inbound_limit).
+    # 0 turns the limit off. Each server process counts on its own (bot.inbound_limit).
     inbound_per_minute: int = 20
     # Telegram user ids of the moderators, comma-separated, and their group chat's id.
     moderator_telegram_ids: str | None = None
@@ -100,6 +107,14 @@ class Settings:
     panel_name: str = "Inwonerspanel"
     panel_owner: str | None = None
     privacy_url: str | None = None
+    # The version of the privacy statement at PRIVACY_URL, such as "2" or "2026-03". A
+    # resident who agreed to an older version is asked again the next time they write.
+    privacy_version: str = "1"
+    # Days that claimed inbound message ids and finished outbox messages are kept.
+    retention_days: int = 90
+    # Whether an erased resident's closed answers stay as anonymous answers (True) or are
+    # deleted with the rest (False). Free-text answers are always deleted.
+    erasure_keeps_answers: bool = True
     default_locale: str = "nl"
 
     @property
@@ -117,6 +132,10 @@ class Settings:
     @property
     def twilio_enabled(self) -> bool:
         return self.twilio_account_sid is not None
+
+    def masked(self) -> dict[str, str]:
+        """Return every setting as text that is safe to print or log (see mask_setting)."""
+        return {key: mask_setting(key, getattr(self, key)) for key in _keys()}
 
     def moderator_ids(self) -> frozenset[int]:
         """Return the Telegram user ids allowed to moderate from the moderators' chat."""
@@ -136,31 +155,47 @@ class Settings:
         return tuple(part for part in self.weighting.split(",") if part)
 
     def require_for_mail(self) -> None:
-        """Raise SettingsError unless the digest can be sent by e-mail."""
-        _require(self, "smtp_url", "give the mail server, such as smtp://USER:PASSWORD@mail.example.nl:587")
-        _require(self, "smtp_from", "give the sender address of the digest, such as panel@example.nl")
+        """Raise the first of ``mail_problems()``, if any."""
+        _raise_first(self.mail_problems())
+
+    def mail_problems(self) -> list[SettingsError]:
+        """Return one SettingsError per setting that the digest e-mail lacks."""
+        return _missing(
+            self,
+            ("smtp_url", "give the mail server, such as smtp://USER:PASSWORD@mail.example.nl:587"),
+            ("smtp_from", "give the sender address of the digest, such as panel@example.nl"),
+        )
 
     def require_for_serving(self) -> None:
-        """Raise SettingsError unless the settings are complete enough to serve webhooks."""
+        """Raise the first of ``serving_problems()``, if any."""
+        _raise_first(self.serving_problems())
+
+    def serving_problems(self) -> list[SettingsError]:
+        """Return one SettingsError per setting that serving webhooks lacks, in the order of
+        the keys' importance."""
         if not (self.telegram_enabled or self.twilio_enabled):
-            raise SettingsError(
-                "telegram_token", "no channel is configured", "set CHATPANEL_TELEGRAM_TOKEN or CHATPANEL_TWILIO_ACCOUNT_SID"
-            )
-        _require(self, "panel_owner", "give the name of the organisation that runs the panel")
-        _require(self, "privacy_url", "give the https address of the panel's privacy statement")
+            return [
+                SettingsError(
+                    "telegram_token", "no channel is configured", "set CHATPANEL_TELEGRAM_TOKEN or CHATPANEL_TWILIO_ACCOUNT_SID"
+                )
+            ]
+        required = [
+            ("panel_owner", "give the name of the organisation that runs the panel"),
+            ("privacy_url", "give the https address of the panel's privacy statement"),
+        ]
         if self.telegram_enabled:
-            _require(self, "telegram_secret", "choose a random secret of 16 to 256 characters A-Z, a-z, 0-9, _ or -")
+            required.append(("telegram_secret", "choose a random secret of 16 to 256 characters A-Z, a-z, 0-9, _ or -"))
         if self.twilio_enabled:
-            _require(self, "twilio_auth_token", "copy the auth token from the Twilio console")
+            required.append(("twilio_auth_token", "copy the auth token from the Twilio console"))
             if not (self.sms_enabled or self.whatsapp_enabled):
-                _require(self, "twilio_sms_from", "give the Twilio phone number in E.164 form, such as +3197010000000")
-            _require(self, "public_url", "give the https base address at which Twilio reaches this server")
+                required.append(("twilio_sms_from", "give the Twilio phone number in E.164 form, such as +3197010000000"))
+            required.append(("public_url", "give the https base address at which Twilio reaches this server"))
         if self.whatsapp_enabled and self.default_locale not in self.whatsapp_templates():
-            _require(
-                self,
+            required.append((
                 f"whatsapp_template_{self.default_locale}",
                 "give the Content SID (HX...) of the approved invitation template in the default language",
-            )
+            ))
+        return _missing(self, *required)
 
 
 def load_settings(config_path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -168,17 +203,70 @@ def load_settings(config_path: str | Path | None = None, environ: Mapping[str, s
 
     Raises SettingsError for an unreadable file, an unknown key or an invalid value.
     """
+    return load_settings_with_sources(config_path, environ)[0]
+
+
+def load_settings_with_sources(
+    config_path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """Read settings as load_settings does, and return them with the source of each key:
+    SOURCE_DEFAULT, SOURCE_FILE or SOURCE_ENVIRONMENT.
+
+    Raises SettingsError for an unreadable file, an unknown key or an invalid value.
+    """
     environ = os.environ if environ is None else environ
     values: dict[str, object] = {}
-    if config_path is None and Path(DEFAULT_CONFIG_FILE).is_file():
-        config_path = DEFAULT_CONFIG_FILE
-    if config_path is not None:
-        values.update(_read_toml(Path(config_path)))
+    sources = dict.fromkeys(_keys(), SOURCE_DEFAULT)
+    config_file = settings_file(config_path)
+    if config_file is not None:
+        values.update(_read_toml(config_file))
+        sources.update(dict.fromkeys(values, SOURCE_FILE))
     for key in _keys():
         env_value = environ.get(ENV_PREFIX + key.upper())
         if env_value is not None and env_value != "":
             values[key] = env_value
-    return _validated(values)
+            sources[key] = SOURCE_ENVIRONMENT
+    return _validated(values), sources
+
+
+def settings_file(config_path: str | Path | None = None) -> Path | None:
+    """Return the settings file that load_settings reads: ``config_path`` when given, else
+    ./chatpanel.toml if it exists, else None."""
+    if config_path is not None:
+        return Path(config_path)
+    if Path(DEFAULT_CONFIG_FILE).is_file():
+        return Path(DEFAULT_CONFIG_FILE)
+    return None
+
+
+def mask_setting(key: str, value: object) -> str:
+    """Return ``value`` of setting ``key`` as text that is safe to print or log.
+
+    A secret (SECRET_SETTINGS) shows at most its first 4 characters, and none when it is
+    shorter than 16. A URL that may carry a password (database_url, smtp_url) shows the
+    password, and a ``password`` query parameter, as ***. An unset setting is the empty text.
+    """
+    if value is None:
+        return ""
+    text = str(value)
+    if key in SECRET_SETTINGS:
+        prefix_length = SECRET_SETTINGS[key] if len(text) >= 16 else 0
+        return text[:prefix_length] + "****"
+    if key in PASSWORD_URL_SETTINGS:
+        return _mask_url_password(text)
+    return text
+
+
+def _mask_url_password(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        # urlsplit rejects some malformed URLs (an unclosed IPv6 bracket); show none of it.
+        return "****"
+    if parts.password is not None:
+        user_info, _, host = parts.netloc.rpartition("@")
+        url = url.replace(parts.netloc, f"{user_info.partition(':')[0]}:***@{host}", 1)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
 
 
 def _keys() -> list[str]:
@@ -216,9 +304,14 @@ def _validated(values: dict[str, object]) -> Settings:
     return Settings(**clean)
 
 
-def _require(settings: Settings, key: str, fix: str) -> None:
-    if getattr(settings, key) in (None, ""):
-        raise SettingsError(key, "missing", fix)
+def _missing(settings: Settings, *required: tuple[str, str]) -> list[SettingsError]:
+    """Return a "missing" SettingsError for each (key, fix) whose setting is empty."""
+    return [SettingsError(key, "missing", fix) for key, fix in required if getattr(settings, key) in (None, "")]
+
+
+def _raise_first(problems: list[SettingsError]) -> None:
+    if problems:
+        raise problems[0]
 
 
 def _text(key: str, value: object) -> str:
@@ -241,7 +334,9 @@ def _url(key: str, value: object) -> str:
     text = _text(key, value).rstrip("/")
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise SettingsError(key, f"invalid URL {text!r}", "give an http or https address such as https://panel.example.nl")
+        raise SettingsError(
+            key, f"invalid URL {_without_password(text)!r}", "give an http or https address such as https://panel.example.nl"
+        )
     return text
 
 
@@ -357,6 +452,27 @@ def _non_negative_count(key: str, value: object) -> int:
     return number
 
 
+def _privacy_version(key: str, value: object) -> str:
+    text = _text(key, str(value))
+    if len(text) > PRIVACY_VERSION_MAX_LENGTH or not PRIVACY_VERSION_PATTERN.fullmatch(text):
+        raise SettingsError(
+            key, f"invalid version {text!r}",
+            f"give numbers separated by '.' or '-', such as 2 or 2026-03, at most {PRIVACY_VERSION_MAX_LENGTH} characters",
+        )
+    return text
+
+
+def _boolean(key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE_WORDS:
+        return True
+    if text in _FALSE_WORDS:
+        return False
+    raise SettingsError(key, f"invalid value {value!r}", "give true or false")
+
+
 def _telegram_ids(key: str, value: object) -> str:
     text = _text(key, str(value))
     parts = [part.strip() for part in text.split(",")]
@@ -431,6 +547,12 @@ def _weight_cap(key: str, value: object) -> float:
 
 
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+# Privacy statement versions are compared number by number (bot.flows.consent), so they
+# consist of numbers only. The length fits Resident.consent_version.
+PRIVACY_VERSION_PATTERN = re.compile(r"\d{1,6}(?:[.-]\d{1,6})*")
+PRIVACY_VERSION_MAX_LENGTH = 16
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # Profile characteristics that can be compared with the reference population and weighted.
 WEIGHTING_CHARACTERISTICS = ("age", "district")
@@ -465,6 +587,9 @@ _VALIDATORS = {
     "moderator_telegram_ids": _telegram_ids,
     "moderator_chat_id": _chat_id,
     "privacy_url": _url,
+    "privacy_version": _privacy_version,
+    "retention_days": _count,
+    "erasure_keeps_answers": _boolean,
     "default_locale": _locale,
     "smtp_url": _smtp_url,
     "smtp_from": _email,

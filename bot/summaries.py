@@ -175,9 +175,16 @@ def _pieces(blocks: Sequence[str], limit: int) -> list[str]:
 
 
 def respondents_statement(survey_pk: int) -> Select:
-    """Select the ids of the residents who gave at least one answer that is not skipped."""
+    """Select the ids of the residents who gave at least one answer that is not skipped.
+
+    Anonymous responses of erased residents have no resident and are left out.
+    """
     answered = exists().where(Answer.response_id == Response.id, Answer.skipped.is_(False))
-    return select(Response.resident_id).where(Response.survey_id == survey_pk, answered).order_by(Response.resident_id)
+    return (
+        select(Response.resident_id)
+        .where(Response.survey_id == survey_pk, Response.resident_id.is_not(None), answered)
+        .order_by(Response.resident_id)
+    )
 
 
 async def enqueue_summaries(session: AsyncSession, row: Survey, now: datetime, send_at: datetime, min_group_size: int) -> int:

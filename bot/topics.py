@@ -84,7 +84,7 @@ async def announce_to_moderators(session: AsyncSession, suggestion: Suggestion, 
     text, choices = announcement(suggestion)
     session.add(
         OutboxMessage(
-            key=f"moderation:{suggestion.id}",
+            key=announcement_key(suggestion.id),
             kind="moderation",
             channel="telegram",
             address_id=address.id,
@@ -94,6 +94,11 @@ async def announce_to_moderators(session: AsyncSession, suggestion: Suggestion, 
             created_at=now,
         )
     )
+
+
+def announcement_key(suggestion_id: int) -> str:
+    """Return the outbox key of a suggestion's announcement in the moderators' chat."""
+    return f"moderation:{suggestion_id}"
 
 
 async def approve(session: AsyncSession, suggestion_id: int, actor: str, now: datetime, title: str | None = None) -> Suggestion:

@@ -28,6 +28,11 @@ class PanelInfo:
     moderator_chat_id: int | None = None
     # The IANA zone for dates residents read.
     timezone: str = "Europe/Amsterdam"
+    # The version of the privacy statement; residents who agreed to an older one are
+    # asked again (bot.flows.consent).
+    privacy_version: str = "1"
+    # Whether erasure keeps a resident's closed answers as anonymous answers (bot.erasure).
+    erasure_keeps_answers: bool = True
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,9 @@ def create_app(runtime: Runtime, inbound_limiter: InboundLimiter | None = None) 
     """
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[RUNTIME] = runtime
-    app[INBOUND_LIMITER] = inbound_limiter or InboundLimiter(runtime.settings.inbound_per_minute)
+    if inbound_limiter is None:
+        inbound_limiter = InboundLimiter(runtime.settings.inbound_per_minute)
+    app[INBOUND_LIMITER] = inbound_limiter
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/telegram", telegram_webhook)
     app.router.add_post("/webhooks/twilio/sms", twilio_sms_webhook)
@@ -121,8 +123,8 @@ async def telegram_webhook(request: web.Request) -> web.Response:
 
     if inbound is not None and _admitted(request, inbound):
         await runtime.processor.process(inbound)
-    # Answering 200 also for ignored and dropped updates: any other status makes Telegram
-    # send them again.
+    # Responding with 200 also to ignored and dropped updates, because any other status
+    # makes Telegram send them again.
     answer = telegram.callback_answer(data)
     return web.json_response(answer if answer is not None else {})
 

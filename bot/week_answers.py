@@ -101,7 +101,9 @@ async def _write_period_answers(session, writer, row: Survey, answered_in_period
         if question is None:
             continue
         answer = answer_value(survey, question, value, locale)
-        cells = [row.slug, respondent_id(key, resident_pk), question_id, survey.text(question.text, locale), answer]
+        # An anonymous answer (of an erased resident, bot.erasure) has no respondent id.
+        respondent = respondent_id(key, resident_pk) if resident_pk is not None else None
+        cells = [row.slug, respondent, question_id, survey.text(question.text, locale), answer]
         cells.append(answered_at.astimezone(zone).date().isoformat())
         writer.writerow([csv_value(cell) for cell in cells])
         count += 1

@@ -43,7 +43,12 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def create_engine(url: str, **kwargs) -> AsyncEngine:
-    """Create an async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
+    """Create an async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    SQL parameters are left out of error messages and SQL logging, because they contain
+    phone numbers, chat ids and answers.
+    """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})

@@ -71,6 +71,9 @@ class Resident(Base):
     # Short random id used in logs and exports instead of any address.
     pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
     consented_at: Mapped[datetime]
+    # The version of the privacy statement (Settings.privacy_version) agreed to at
+    # ``consented_at``.
+    consent_version: Mapped[str] = mapped_column(String(16), default="1", server_default="1")
     age_band: Mapped[str | None] = mapped_column(String(8))
     postcode: Mapped[str | None] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -98,6 +101,9 @@ class Address(Base):
     # The resident's last message on this address: WhatsApp allows free-form messages
     # only within 24 hours of it.
     last_inbound_at: Mapped[datetime | None]
+    # Set when the resident erased their data from the chat: the row is kept only until
+    # the confirmation is sent to it, and then deleted (bot.erasure).
+    erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -155,15 +161,20 @@ class Survey(Base):
 
 
 class Response(Base):
-    """One resident's pass through one survey."""
+    """One resident's pass through one survey.
+
+    An erased resident's response stays as an anonymous response: no resident, no
+    channel, and times rounded to the day (bot.erasure). NULLs are distinct in the unique
+    constraint, so it still allows one response per survey for each living resident.
+    """
 
     __tablename__ = "responses"
     __table_args__ = (UniqueConstraint("survey_id", "resident_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
 
@@ -311,6 +322,9 @@ class InboundMessage(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[str] = mapped_column(String(64))
+    # The address that sent it, so erasing the address erases its message ids. None for
+    # updates from the moderators' chat.
+    address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"), index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -25,8 +25,8 @@ from bot.channels.types import Channel, Inbound, InboundKind, Outbound
 # Bot API limits for sendMessage text and for the callback data of an inline button.
 MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
-# Update ids and chat ids fit in a signed 64-bit integer (the Bot API documents chat ids
-# of at most 52 significant bits). Larger values would not fit the store's columns.
+# Telegram documents chat and user ids of at most 52 significant bits, so real ids fit a
+# signed 64-bit integer. The bound also keeps a forged id within the store's 64-character columns.
 MAX_ID = 2**63 - 1
 
 

@@ -25,4 +25,5 @@ async def about_text(turn: Turn) -> str:
         )
     )
     lines.append(t.gettext("How we handle your data: %(url)s", url=turn.panel.privacy_url))
+    lines.append(t.gettext("Send MY DATA to see what we store about you, or DELETE to have it all deleted."))
     return "\n".join(lines)

@@ -24,6 +24,9 @@ class Keyword(StrEnum):
     ABOUT = "about"
     TOPICS = "topics"
     RESULTS = "results"
+    # The resident's rights under the GDPR: to see their data, and to have it erased.
+    MY_DATA = "my_data"
+    ERASE = "erase"
 
 
 # The words for each keyword. A hyphen counts as a space, so "opt out" also matches "opt-out".
@@ -53,6 +56,8 @@ KEYWORD_WORDS: Mapping[Keyword, tuple[str, ...]] = MappingProxyType(
         Keyword.ABOUT: ("over", "about"),
         Keyword.TOPICS: ("onderwerpen", "topics"),
         Keyword.RESULTS: ("resultaten", "results", "uitkomsten"),
+        Keyword.MY_DATA: ("mijn gegevens", "mijn data", "gegevens", "my data"),
+        Keyword.ERASE: ("verwijder", "delete", "wis mijn gegevens", "verwijder mijn gegevens", "delete my data"),
     }
 )
 

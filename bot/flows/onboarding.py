@@ -142,7 +142,7 @@ async def _answer_consent(turn: Turn, text: str) -> None:
             )
         )
         return
-    resident = Resident(pseudonym=secrets.token_hex(6), consented_at=turn.now)
+    resident = Resident(pseudonym=secrets.token_hex(6), consented_at=turn.now, consent_version=turn.panel.privacy_version)
     turn.session.add(resident)
     await turn.session.flush()
     turn.address.resident_id = resident.id

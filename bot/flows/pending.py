@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from bot.flows import onboarding, survey_flow
-from bot.flows.prompts import idea_confirm_prompt, idea_neighbourhood_prompt, idea_offer_prompt, idea_prompt, topics_prompt
+from bot.flows.prompts import (
+    erase_prompt,
+    idea_confirm_prompt,
+    idea_neighbourhood_prompt,
+    idea_offer_prompt,
+    idea_prompt,
+    privacy_update_prompt,
+    topics_prompt,
+)
 from bot.turn import Prompt, Turn
 
 IDEA = "idea"
 LANGUAGE = "language"
 TOPICS = "topics"
+# Agreeing to a newer privacy statement (bot.flows.consent) and confirming an erasure
+# (bot.flows.erase).
+PRIVACY = "privacy"
+ERASE = "erase"
 # The steps of the idea flow: the offer to send a free message in as a topic, the text,
 # the optional neighbourhood, and the confirmation.
 IDEA_OFFER, IDEA_TEXT, IDEA_NEIGHBOURHOOD, IDEA_CONFIRM = "offer", "text", "neighbourhood", "confirm"
-INTERRUPTIONS = (IDEA, LANGUAGE, TOPICS)
+INTERRUPTIONS = (IDEA, LANGUAGE, TOPICS, PRIVACY, ERASE)
 
 
 async def current_prompt(turn: Turn) -> Prompt | None:
@@ -29,6 +41,10 @@ async def current_prompt(turn: Turn) -> Prompt | None:
     if flow == TOPICS:
         listed = (turn.conversation.context or {}).get("topics", [])
         return topics_prompt(turn.t, [title for _, title in listed])
+    if flow == PRIVACY:
+        return privacy_update_prompt(turn.t, turn.panel.privacy_url)
+    if flow == ERASE:
+        return erase_prompt(turn.t, joined=turn.resident is not None, keeps_answers=turn.panel.erasure_keeps_answers)
     return None
 
 

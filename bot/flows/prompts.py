@@ -141,6 +141,38 @@ def idea_offer_prompt(t: Texts, text: str) -> Prompt:
     return yes_no_prompt("\n".join(lines), IDEA_TOKEN, t)
 
 
+PRIVACY_TOKEN = "privacy"
+ERASE_TOKEN = "erase"
+
+
+def privacy_update_prompt(t: Texts, privacy_url: str) -> Prompt:
+    """Ask a resident who agreed to an older privacy statement to agree to the current one."""
+    text = t.gettext(
+        "Our privacy statement has changed. Read the new version: %(url)s\n"
+        "Do you agree, so that you stay in the panel? If you answer no, you will get no more messages from us.",
+        url=privacy_url,
+    )
+    return yes_no_prompt(text, PRIVACY_TOKEN, t)
+
+
+def erase_prompt(t: Texts, *, joined: bool, keeps_answers: bool) -> Prompt:
+    """Ask for confirmation before erasing; the text lists what erasing removes and keeps."""
+    if not joined:
+        text = t.gettext("We only store this chat or phone number, and nothing else. Do you want us to delete it?")
+    elif keeps_answers:
+        text = t.gettext(
+            "Do you want us to delete all your data? We delete your phone number or chat, your profile, "
+            "your topics and your support. Your answers stay only without your name or number, so no one "
+            "can trace them to you. Texts you typed yourself are deleted. You cannot undo this."
+        )
+    else:
+        text = t.gettext(
+            "Do you want us to delete all your data? We delete your phone number or chat, your profile, "
+            "your answers, your topics and your support. You cannot undo this."
+        )
+    return yes_no_prompt(text, ERASE_TOKEN, t)
+
+
 def topics_prompt(t: Texts, titles: Sequence[str]) -> Prompt:
     text = t.gettext("Which of these topics matters to you? Send its number, or SKIP to go back.")
     return Prompt(text, make_choices(TOPICS_TOKEN, list(titles)))
