@@ -392,21 +392,25 @@ def _invitation_insert(
 
 async def _recent_invitations(session: AsyncSession, batch: tuple[int, int], now: datetime) -> dict[int, list[datetime]]:
     """Return the invitation send times of the last 7 days (and later ones) of each
-    resident with an id in ``batch`` (exclusive, inclusive)."""
+    resident with an id in ``batch`` (exclusive, inclusive), on any of their addresses.
+
+    The outbox is queried by its address_id index with the batch's address ids. Joined
+    to the addresses instead, PostgreSQL may scan the whole outbox or all addresses for
+    each batch, while the outbox grows faster than autovacuum updates its statistics.
+    """
     first, last = batch
-    statement = (
-        select(Address.resident_id, OutboxMessage.next_attempt_at, OutboxMessage.sent_at)
-        .join(Address, Address.id == OutboxMessage.address_id)
-        .where(
-            Address.resident_id > first,
-            Address.resident_id <= last,
-            OutboxMessage.kind == INVITATION,
-            func.coalesce(OutboxMessage.sent_at, OutboxMessage.next_attempt_at) > now - timedelta(days=7),
-        )
+    residents = select(Address.id, Address.resident_id).where(Address.resident_id > first, Address.resident_id <= last)
+    resident_of = dict((await session.execute(residents)).tuples().all())
+    if not resident_of:
+        return {}
+    statement = select(OutboxMessage.address_id, OutboxMessage.next_attempt_at, OutboxMessage.sent_at).where(
+        OutboxMessage.address_id.in_(list(resident_of)),
+        OutboxMessage.kind == INVITATION,
+        func.coalesce(OutboxMessage.sent_at, OutboxMessage.next_attempt_at) > now - timedelta(days=7),
     )
     recent: dict[int, list[datetime]] = {}
-    for resident_id, next_attempt_at, sent_at in (await session.execute(statement)).all():
-        recent.setdefault(resident_id, []).append(sent_at or next_attempt_at)
+    for address_id, next_attempt_at, sent_at in (await session.execute(statement)).all():
+        recent.setdefault(resident_of[address_id], []).append(sent_at or next_attempt_at)
     return recent
 
 

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot import cli_broadcast, cli_digest, cli_export, cli_outcome, cli_resident, cli_retention, cli_survey, cli_topics
+from bot import (
+    cli_broadcast, cli_config, cli_digest, cli_export, cli_outcome, cli_resident, cli_retention, cli_survey, cli_topics,
+)
 from bot.logs import configure_logging
 from bot.reference_population import ReferenceFileError
 from bot.representativeness import ReferenceSetupError
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_digest.add_parsers(commands, common)
     cli_export.add_parsers(commands, common)
     cli_resident.add_parsers(commands, common)
+    cli_config.add_parsers(commands, common)
     return parser
 
 
@@ -117,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "config":
+        # The check loads the settings itself and reports invalid values as problems.
+        return cli_config.run(args)
     if args.command == "survey" and args.survey_command == "validate":
         return cli_survey.validate(args.files)
     settings = _settings(args)

@@ -149,6 +149,12 @@ def read_reference_rows(path: str | Path) -> list[ReferenceRow]:
     try:
         with open(path, encoding="utf-8-sig", newline="") as file:
             return _parse_rows(csv.reader(file), path)
+    except FileNotFoundError:
+        raise ReferenceFileError(path, "not found; check CHATPANEL_REFERENCE_POPULATION") from None
+    except IsADirectoryError:
+        raise ReferenceFileError(path, "is a folder; give the path of a CSV file") from None
+    except PermissionError:
+        raise ReferenceFileError(path, "cannot be read (permission denied); check the file's permissions") from None
     except UnicodeDecodeError as error:
         raise ReferenceFileError(path, f"invalid UTF-8 ({error.reason} at byte {error.start})") from error
     except csv.Error as error:

@@ -216,3 +216,13 @@ def test_cbs_invalid_count(tmp_path):
     with pytest.raises(ReferenceFileError, match="invalid count 'x'") as caught:
         convert_cbs_kwb(path)
     assert caught.value.line == 2
+
+
+def test_missing_file_names_the_setting(tmp_path):
+    with pytest.raises(ReferenceFileError, match="not found; check CHATPANEL_REFERENCE_POPULATION"):
+        read_reference_rows(tmp_path / "nope.csv")
+
+
+def test_folder_is_not_a_file(tmp_path):
+    with pytest.raises(ReferenceFileError, match="is a folder; give the path of a CSV file"):
+        read_reference_rows(tmp_path)
