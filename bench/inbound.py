@@ -122,6 +122,8 @@ class ResidentScript:
 class PhaseResult:
     messages: int = 0
     seconds: float = 0.0
+    # CPU time the server process used in the phase (user and system), None where unknown.
+    server_cpu_seconds: float | None = None
     # Seconds from sending each request to reading its whole response.
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
@@ -130,6 +132,12 @@ class PhaseResult:
     @property
     def rate(self) -> float:
         return self.messages / self.seconds if self.seconds else 0.0
+
+    @property
+    def server_cpu_ms_per_message(self) -> float | None:
+        if self.server_cpu_seconds is None or not self.messages:
+            return None
+        return self.server_cpu_seconds / self.messages * 1000
 
     def percentile_ms(self, percent: float) -> float:
         """Return the latency at ``percent`` by the nearest-rank method, in milliseconds."""
@@ -196,13 +204,31 @@ async def drive_phase(
     return result
 
 
-async def drive_server(base_url: str, scripts: Sequence[ResidentScript], concurrency: int) -> tuple[PhaseResult, PhaseResult]:
+async def drive_server(
+    base_url: str, scripts: Sequence[ResidentScript], concurrency: int, server_pid: int
+) -> tuple[PhaseResult, PhaseResult]:
     """Run the join phase for every resident, then the answer phase."""
     connector = aiohttp.TCPConnector(limit=concurrency)
+    results = []
     async with aiohttp.ClientSession(connector=connector) as http:
-        join = await drive_phase(http, base_url + WEBHOOK_PATH, scripts, "join", concurrency)
-        answers = await drive_phase(http, base_url + WEBHOOK_PATH, scripts, "answers", concurrency)
-    return join, answers
+        for phase in ("join", "answers"):
+            cpu_before = process_cpu_seconds(server_pid)
+            result = await drive_phase(http, base_url + WEBHOOK_PATH, scripts, phase, concurrency)
+            cpu_after = process_cpu_seconds(server_pid)
+            if cpu_before is not None and cpu_after is not None:
+                result.server_cpu_seconds = cpu_after - cpu_before
+            results.append(result)
+    return results[0], results[1]
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """Return the user and system CPU time of process ``pid`` so far, from /proc (Linux only)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # After the command name: utime and stime are the 12th and 13th fields, in clock ticks.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the product: chatpanel serve ---
@@ -279,7 +305,7 @@ async def run_serve(database_url: str, arguments: argparse.Namespace, twilio_api
     process = start_serve(database_url, port, twilio_api, folder, arguments.twilio_rate)
     try:
         await wait_until_healthy(base_url, lambda: process.poll() is None, folder / "serve.log")
-        join, answers = await drive_server(base_url, scripts, arguments.concurrency)
+        join, answers = await drive_server(base_url, scripts, arguments.concurrency, process.pid)
     finally:
         await stop_serve(process)
     return ServerResult("serve", join, answers, await check_panel_database(database_url, arguments.residents))
@@ -337,7 +363,7 @@ async def run_bare(database_url: str, arguments: argparse.Namespace, auth_token:
     process.start()
     try:
         await wait_until_healthy(base_url, process.is_alive, None)
-        join, answers = await drive_server(base_url, scripts, arguments.concurrency)
+        join, answers = await drive_server(base_url, scripts, arguments.concurrency, process.pid)
     finally:
         process.terminate()
         await asyncio.to_thread(process.join, STOP_TIMEOUT_SECONDS)
@@ -382,12 +408,17 @@ async def wait_until_healthy(base_url: str, is_running, log_path: Path | None) -
 
 
 def print_results(results: Sequence[ServerResult]) -> None:
-    print(f"{'server':<7} {'phase':<8} {'messages':>8} {'seconds':>8} {'msg/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'failed':>6}")
+    print(
+        f"{'server':<7} {'phase':<8} {'messages':>8} {'seconds':>8} {'msg/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'server CPU ms/msg':>17} {'failed':>6}"
+    )
     for result in results:
         for phase, measured in (("join", result.join), ("answers", result.answers)):
+            cpu = measured.server_cpu_ms_per_message
             print(
                 f"{result.name:<7} {phase:<8} {measured.messages:>8} {measured.seconds:>8.1f} {measured.rate:>7.1f} "
-                f"{measured.percentile_ms(50):>7.1f} {measured.percentile_ms(99):>7.1f} {measured.failures:>6}"
+                f"{measured.percentile_ms(50):>7.1f} {measured.percentile_ms(99):>7.1f} "
+                f"{cpu if cpu is not None else float('nan'):>17.2f} {measured.failures:>6}"
             )
     serve, bare = results
     print(f"ratio serve/bare, messages per second: answers {serve.answers.rate / bare.answers.rate:.2f}, join {serve.join.rate / bare.join.rate:.2f}")
@@ -399,7 +430,7 @@ def print_results(results: Sequence[ServerResult]) -> None:
 
 
 async def run_benchmark(arguments: argparse.Namespace) -> None:
-    print(f"machine: {machine_description()}")
+    print(f"machine: {machine_description()}; load average before the run {os.getloadavg()[0]:.2f}")
     print(
         f"residents: {arguments.residents}, at once: {arguments.concurrency}, messages per resident: "
         f"{len(JOIN_MESSAGES)} to join + {len(ANSWER_MESSAGES)} answers, serve's Twilio pace: "

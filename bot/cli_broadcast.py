@@ -86,7 +86,8 @@ async def close_command(settings: Settings, survey_id: str) -> int:
     if notes is None:
         print(f"chatpanel: error: survey {survey_id!r} is not open (status: {row.status})", file=sys.stderr)
         return 1
-    print(f"survey {survey_id!r} closed; {notes} residents who were answering get a closing note")
+    residents = "resident who was answering gets" if notes == 1 else "residents who were answering get"
+    print(f"survey {survey_id!r} closed; {notes} {residents} a closing note")
     return 0
 
 

@@ -48,9 +48,16 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         setup = load_reference_setup(settings)
         if args.command == "panel":
             return await _report(settings, setup, args.out)
-        week = Week.parse(args.week) if args.week else Week.last_complete(utcnow(), ZoneInfo(settings.timezone))
+        zone = ZoneInfo(settings.timezone)
+        week = Week.parse(args.week) if args.week is not None else Week.last_complete(utcnow(), zone)
         if args.digest_command == "preview":
             return await _preview(settings, setup, args.organisation, week, Path(args.out))
+        if week.bounds(zone)[1] > utcnow():
+            print(
+                f"chatpanel: error: week {week} ends on {week.last_day:%A %d %B %Y} and is not over yet, so its digest "
+                "would be incomplete; see it now with: chatpanel digest preview", file=sys.stderr,
+            )
+            return 1
         return await _send(settings, setup, args.organisation, week)
     except (ReferenceFileError, ReferenceSetupError, ScheduleError, LookupError) as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
@@ -58,6 +65,9 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _preview(settings: Settings, setup, slug: str, week: Week, out: Path) -> int:
+    if out.suffix.lower() not in (".html", ".htm"):
+        print(f"chatpanel: error: --out {out} must end in .html; the text version and the answers go beside it", file=sys.stderr)
+        return 1
     # Rendering loads matplotlib, which other commands need not wait for.
     from bot.digest.content import find_organisation, gather_digest
     from bot.digest.render import render_digest
@@ -81,14 +91,19 @@ async def _preview(settings: Settings, setup, slug: str, week: Week, out: Path) 
             )
     finally:
         await engine.dispose()
-    prefix = out.stem + "-"
-    rendered = render_digest(digest, image_src=lambda image: prefix + image.filename)
+    # The charts go in a folder of their own, emptied first, so no chart of an earlier
+    # preview stays beside the new one.
+    charts = out.parent / f"{out.stem}-charts"
+    charts.mkdir(exist_ok=True)
+    for old in charts.glob("*.png"):
+        old.unlink()
+    rendered = render_digest(digest, image_src=lambda image: f"{charts.name}/{image.filename}")
     for image in rendered.images:
-        (out.parent / (prefix + image.filename)).write_bytes(image.data)
+        (charts / image.filename).write_bytes(image.data)
     out.write_text(rendered.html, encoding="utf-8")
     out.with_suffix(".txt").write_text(rendered.text, encoding="utf-8")
     out.with_suffix(".csv").write_text(digest.answers_csv, encoding="utf-8")
-    print(f"digest for {slug}, week {week}: {out} with {len(rendered.images)} charts beside it, "
+    print(f"digest for {slug}, week {week}: {out} with {len(rendered.images)} charts in {charts}, "
           f"the text version {out.with_suffix('.txt')} and the answers {out.with_suffix('.csv')}")
     return 0
 

@@ -60,7 +60,7 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
     edit.add_argument("--kind", choices=ORGANISATION_KINDS)
     edit.add_argument("--email")
     edit.add_argument("--lang", choices=SUPPORTED_LOCALES)
-    edit.add_argument("--digest", metavar="WHEN", help=DIGEST_HELP)
+    edit.add_argument("--digest", metavar="WHEN", help="when its weekly digest goes out, such as 'mon 09:00', or 'off'")
 
     audit = commands.add_parser("audit", parents=[common], help="the moderators' actions, newest first")
     audit.add_argument("--limit", type=int, default=50, help="how many entries (default: 50)")
@@ -140,11 +140,12 @@ async def _org(session, args) -> int:
             return 0
         print(f"{'ID':<28} {'KIND':<22} {'LANG':<4} {'DIGEST':<10} {'E-MAIL':<32} NAME")
         for organisation in organisations:
-            digest = organisation.digest_schedule if organisation.contact_email else "no e-mail"
             print(
-                f"{organisation.slug:<28} {organisation.kind:<22} {organisation.locale:<4} {digest:<10} "
+                f"{organisation.slug:<28} {organisation.kind:<22} {organisation.locale:<4} {organisation.digest_schedule:<10} "
                 f"{organisation.contact_email or '-':<32} {organisation.name}"
             )
+        if any(not organisation.contact_email for organisation in organisations):
+            print("an organisation without an e-mail address gets no digest; add one with: chatpanel org edit ID --email ADDRESS")
         return 0
     problem = _check_organisation(args)
     if problem:
@@ -189,7 +190,7 @@ def _check_organisation(args) -> str | None:
     if args.name is not None and not args.name.strip():
         return "--name is empty; give the name residents read"
     if args.email is not None and not _EMAIL.fullmatch(args.email):
-        return f"invalid e-mail address {args.email!r}"
+        return f"invalid e-mail address {args.email!r}; give one address such as panel@example.nl"
     if args.digest is not None:
         try:
             parse_schedule(args.digest)

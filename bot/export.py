@@ -249,9 +249,16 @@ def about_lines(plan: ExportPlan, count: int) -> list[tuple[str, str | int]]:
 
 def safe_text(text: str) -> str:
     """Return ``text`` without characters xlsx cannot contain, and with a leading apostrophe
-    when it starts like a formula, so spreadsheet programs show it instead of running it."""
+    when it starts like a formula, so spreadsheet programs opening a CSV file show it
+    instead of running it."""
     text = _XML_ILLEGAL.sub("", text)
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def xlsx_text(text: str) -> str:
+    """Return ``text`` without characters xlsx cannot contain. ``_xlsx_cell`` stores text
+    that starts like a formula as a text cell, so it needs no apostrophe."""
+    return _XML_ILLEGAL.sub("", text)
 
 
 _PROFILE_COLUMN = {"age": "age_band", "district": "district"}
@@ -337,11 +344,16 @@ def csv_value(value: Cell) -> str | int | Decimal | float:
 
 
 def _xlsx_cell(sheet, value: Cell, font: Font | None = None):
+    formula_like = False
     if isinstance(value, str):
-        value = safe_text(value)
-    if not isinstance(value, datetime) and font is None:
+        value = xlsx_text(value)
+        formula_like = value.startswith(FORMULA_PREFIXES)
+    if not (isinstance(value, datetime) or formula_like) and font is None:
         return value
     cell = WriteOnlyCell(sheet, value=value)
+    if formula_like:
+        # openpyxl stores a string that starts with "=" as a formula; store it as text.
+        cell.data_type = "s"
     if isinstance(value, datetime):
         cell.number_format = "yyyy-mm-dd hh:mm"
     if font is not None:

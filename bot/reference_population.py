@@ -156,7 +156,7 @@ def read_reference_rows(path: str | Path) -> list[ReferenceRow]:
     except PermissionError:
         raise ReferenceFileError(path, "cannot be read (permission denied); check the file's permissions") from None
     except UnicodeDecodeError as error:
-        raise ReferenceFileError(path, f"invalid UTF-8 ({error.reason} at byte {error.start})") from error
+        raise ReferenceFileError(path, f"invalid UTF-8 ({error.reason} at byte {error.start}); save the file as UTF-8") from error
     except csv.Error as error:
         raise ReferenceFileError(path, f"invalid CSV: {error}") from error
 
@@ -166,6 +166,11 @@ def _parse_rows(reader, path: str | Path) -> list[ReferenceRow]:
     if header is None:
         raise ReferenceFileError(path, f"the file is empty. Expected the header {','.join(COLUMNS)}")
     header = [name.strip() for name in header]
+    if len(header) == 1 and ";" in header[0]:
+        raise ReferenceFileError(
+            path, "the columns are separated by semicolons, as in a CBS export; convert a CBS table with "
+            "bot.reference_population.convert_cbs_kwb (see examples/reference/README.md), or use commas", line=1,
+        )
     for column in COLUMNS:
         if column not in header:
             raise ReferenceFileError(path, f"missing column. The header must contain {','.join(COLUMNS)}", line=1, field=column)
@@ -178,6 +183,11 @@ def _parse_rows(reader, path: str | Path) -> list[ReferenceRow]:
         line = reader.line_num
         if not any(value.strip() for value in values):
             continue
+        if len(values) > len(header):
+            raise ReferenceFileError(
+                path, f"{len(values)} fields where the header has {len(header)}; remove the extra field or add its column",
+                line=line,
+            )
         fields = {}
         for column, position in positions.items():
             value = values[position].strip() if position < len(values) else ""

@@ -100,7 +100,20 @@ def load_reference_setup(settings: Settings) -> ReferenceSetup | None:
             f"setting CHATPANEL_REFERENCE_AREA: {population.source} has no age counts for area {area!r}; "
             f"give one of {', '.join(population.area_codes)}"
         )
+    unknown_bands = sorted(set(population.counts("age", area)) - set(AGE_BANDS))
+    if unknown_bands:
+        raise ReferenceSetupError(
+            f"{population.source}: unknown age band {', '.join(unknown_bands)} for area {area!r}; "
+            f"the panel's age bands are {', '.join(AGE_BANDS)}"
+        )
     postcode_areas = load_postcode_areas(settings.postcode_areas) if settings.postcode_areas else {}
+    districts = set(population.districts(area))
+    unknown_districts = sorted(set(postcode_areas.values()) - districts)
+    if postcode_areas and unknown_districts:
+        raise ReferenceSetupError(
+            f"{settings.postcode_areas}: district {', '.join(unknown_districts[:5])} is not in {population.source}; "
+            f"use the district (WK) codes of area {area}"
+        )
     weighting = settings.weighting_characteristics()
     setup = ReferenceSetup(population, area, postcode_areas, weighting, settings.weight_cap)
     missing = [name for name in weighting if name not in setup.characteristics]
@@ -255,6 +268,8 @@ def compare(
             too_few=counts[category] < min_group_size,
         )
         for category, share in shares.items()
+        # A district without residents (a park or an industrial estate) says nothing.
+        if share > 0 or counts[category] > 0
     ]
     # A postcode mapped to a district outside the reference is shown rather than dropped.
     for category in sorted(set(counts) - set(shares)):

@@ -7,6 +7,7 @@ uppercase after the prefix in the environment (``CHATPANEL_DATABASE_URL``).
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -497,6 +498,13 @@ def _locale(key: str, value: object) -> str:
 
 def _smtp_url(key: str, value: object) -> str:
     text = _text(key, value)
+    # An unencoded "@", "/", "?" or "#" in the password makes the rest of it read as the host.
+    authority = text.split("://", 1)[-1]
+    if authority.count("@") > 1 or any(mark in text for mark in "?#"):
+        raise SettingsError(
+            key, f"invalid mail server address {_without_userinfo(text)!r}",
+            "percent-encode special characters in the user and password, such as @ as %40, / as %2F and # as %23",
+        )
     parts = urlsplit(text)
     if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
         raise SettingsError(
@@ -508,6 +516,15 @@ def _smtp_url(key: str, value: object) -> str:
     except ValueError:
         raise SettingsError(key, f"invalid port in {_without_password(text)!r}", "give a port from 1 to 65535") from None
     return text
+
+
+def _without_userinfo(url: str) -> str:
+    """Return ``url`` with everything up to its last "@" after the scheme hidden, so that a
+    password with unencoded special characters is never shown in part."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return url
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
 
 
 def _without_password(url: str) -> str:
@@ -541,7 +558,7 @@ def _weight_cap(key: str, value: object) -> float:
         number = float(str(value))
     except ValueError:
         number = 0.0
-    if not number >= 1:
+    if not (number >= 1 and math.isfinite(number)):
         raise SettingsError(key, f"invalid value {value!r}", "give a number of 1 or more, such as 5")
     return number
 

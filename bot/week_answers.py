@@ -14,6 +14,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.export import ROWS_PER_BATCH, answer_value, csv_value
+from bot.flows.model import QuestionType
 from bot.pseudonyms import respondent_id, survey_export_key
 from bot.surveys import survey_model
 from store.models import Answer, Response, Survey
@@ -49,10 +50,13 @@ async def week_answers_csv(
 
     Respondents carry the same pseudonym as in ``chatpanel export`` of that survey. A
     survey is left out when fewer than ``min_group_size`` residents answered it in the
-    period. Skipped questions are not answers. Texts are in ``locale`` and dates in the
+    period, and so is a question with fewer answers in the period. Answers in residents'
+    own words (free-text questions) are always left out, because they may name people or
+    contain phone numbers, and the file goes out by e-mail unread. Skipped questions are not
+    answers. Texts are in ``locale`` and dates in the
     zone ``timezone``. The text is built in memory, which suits a week of answers. Creates
-    missing export keys in the caller's transaction, so the caller must commit. Raises ValueError for naive datetimes and LookupError for an
-    unknown survey primary key.
+    missing export keys in the caller's transaction, so the caller must commit. Raises
+    ValueError for naive datetimes and LookupError for an unknown survey primary key.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
@@ -66,11 +70,13 @@ async def week_answers_csv(
         row = await session.get(Survey, survey_pk)
         if row is None:
             raise LookupError(f"no survey with primary key {survey_pk}")
+        survey = survey_model(row)
         answered_in_period = (
             (Response.survey_id == survey_pk)
             & (Answer.answered_at >= start)
             & (Answer.answered_at < end)
             & Answer.skipped.is_(False)
+            & Answer.question_id.in_(_shareable_questions(survey))
         )
         respondents = await session.scalar(
             select(func.count(distinct(Response.resident_id))).join(Answer, Answer.response_id == Response.id).where(answered_in_period)
@@ -80,8 +86,26 @@ async def week_answers_csv(
         if respondents < min_group_size:
             withheld.append(row.slug)
             continue
-        rows += await _write_period_answers(session, writer, row, answered_in_period, locale, zone)
+        large_enough = await _questions_with_enough_answers(session, answered_in_period, min_group_size)
+        rows += await _write_period_answers(
+            session, writer, row, answered_in_period & Answer.question_id.in_(large_enough), locale, zone
+        )
     return PeriodAnswers(buffer.getvalue(), rows, tuple(withheld))
+
+
+def _shareable_questions(survey) -> list[str]:
+    return [question.id for question in survey.questions if question.type is not QuestionType.TEXT]
+
+
+async def _questions_with_enough_answers(session: AsyncSession, answered_in_period, min_group_size: int) -> list[str]:
+    statement = (
+        select(Answer.question_id)
+        .join(Response, Answer.response_id == Response.id)
+        .where(answered_in_period)
+        .group_by(Answer.question_id)
+        .having(func.count() >= max(min_group_size, 1))
+    )
+    return list((await session.execute(statement)).scalars())
 
 
 async def _write_period_answers(session, writer, row: Survey, answered_in_period, locale: str, zone: ZoneInfo) -> int:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.digest.weeks import Week
 from tests.panel_week import MUNICIPALITY_EMAIL, simulate_week
 from tests.test_outcomes import cli_env, database_args, run_main  # noqa: F401  (cli_env is a fixture)
 
 DATA = Path(__file__).parent / "data"
+
+
+def previous(week: Week) -> Week:
+    return Week.containing(week.first_day - timedelta(days=7))
 
 
 @pytest.fixture
@@ -30,11 +36,11 @@ async def test_preview_writes_html_charts_text_and_answers(db, database_url, ref
 
     assert code == 0, capsys.readouterr().err
     html = out.read_text(encoding="utf-8")
-    charts = sorted(path.name for path in out.parent.glob("digest-*.png"))
+    charts = sorted(path.name for path in (out.parent / "digest-charts").glob("*.png"))
     assert len(charts) >= 4
     for chart in charts:
-        assert f'src="{chart}"' in html
-        assert (out.parent / chart).read_bytes().startswith(b"\x89PNG")
+        assert f'src="digest-charts/{chart}"' in html
+        assert (out.parent / "digest-charts" / chart).read_bytes().startswith(b"\x89PNG")
     assert "Alle typen" in html
     assert "Alle typen" in out.with_suffix(".txt").read_text(encoding="utf-8")
     assert out.with_suffix(".csv").read_text(encoding="utf-8-sig").startswith("survey")
@@ -53,7 +59,9 @@ async def test_preview_of_unknown_organisation_names_it(db, database_url, cli_en
     "extra, message",
     [
         (["--week", "2026-49"], "invalid week '2026-49': give an ISO week such as 2026-W49"),
-        (["--week", "2025-W53"], "2025 has no week 53"),
+        (["--week", "2025-W53"], "2025 has no week 53; give a week from 01 to 52"),
+        (["--week", ""], "invalid week ''"),
+        (["--out", "digest.txt"], "--out digest.txt must end in .html"),
         (["--out", "/nonexistent-folder/digest.html"], "the folder /nonexistent-folder does not exist"),
     ],
 )
@@ -70,7 +78,8 @@ async def test_send_delivers_over_smtp(db, database_url, reference_env, smtp_ser
     reference_env.setenv("CHATPANEL_SMTP_URL", server.url())
     reference_env.setenv("CHATPANEL_SMTP_FROM", "panel@testdorp.example.nl")
     args = database_args(database_url, reference_env)
-    code = await run_main(["digest", "send", "gemeente-testdorp", "--week", str(simulated.week), *args])
+    # Only a week that is over can be sent, and the simulated week is this one.
+    code = await run_main(["digest", "send", "gemeente-testdorp", "--week", str(previous(simulated.week)), *args])
 
     assert code == 0, capsys.readouterr().err
     [received] = server.messages
@@ -90,7 +99,7 @@ async def test_send_to_unreachable_server_fails_with_host(db, database_url, refe
     reference_env.setenv("CHATPANEL_SMTP_URL", f"smtp://127.0.0.1:{closed_port}")
     reference_env.setenv("CHATPANEL_SMTP_FROM", "panel@testdorp.example.nl")
     args = database_args(database_url, reference_env)
-    code = await run_main(["digest", "send", "wijkraad-noord", "--week", str(simulated.week), *args])
+    code = await run_main(["digest", "send", "wijkraad-noord", "--week", str(previous(simulated.week)), *args])
     assert code == 1
     assert f"127.0.0.1:{closed_port}" in capsys.readouterr().err
 
@@ -126,3 +135,12 @@ async def test_panel_report_with_broken_reference_names_file(db, database_url, c
     code = await run_main(["panel", "report", *args])
     assert code == 1
     assert "line 2, field 'count': invalid count 'many'" in capsys.readouterr().err
+
+
+async def test_send_refuses_a_week_not_over(db, database_url, cli_env, capsys):  # noqa: F811
+    cli_env.setenv("CHATPANEL_SMTP_URL", "smtp://127.0.0.1:25")
+    cli_env.setenv("CHATPANEL_SMTP_FROM", "panel@example.nl")
+    args = database_args(database_url, cli_env)
+    code = await run_main(["digest", "send", "gemeente", "--week", "2099-W01", *args])
+    assert code == 1
+    assert "week 2099-W01 ends on Sunday 04 January 2099 and is not over yet" in capsys.readouterr().err

@@ -81,7 +81,7 @@ def test_org_add_list_edit(panel_db, capsys):
     assert "gemeente-den-haag" in listing
     assert "en   mon 09:00  panel@denhaag.nl" in listing
     # An organisation without an address gets no digest, whatever its schedule.
-    assert "no e-mail" in listing
+    assert "an organisation without an e-mail address gets no digest" in listing
 
 
 def test_org_digest_schedule(panel_db, capsys):

@@ -91,10 +91,12 @@ async def test_simulated_week_digest_matches_store(db, smtp_server):
             )
         ).scalars()
         daily = sum(value == "daily" for value in visits)
-        # The running survey's 5 respondents are fewer than the minimum group size, so the
-        # attachment holds only the closed survey's answers.
+        # The attachment contains the answers to the municipality's own survey, except those
+        # in residents' own words (why_not, remarks); the other survey is the council's.
         answers = await session.scalar(
-            select(func.count()).select_from(Answer).join(Response).where(Response.survey_id == closed_pk, Answer.skipped.is_(False))
+            select(func.count()).select_from(Answer).join(Response).where(
+                Response.survey_id == closed_pk, Answer.skipped.is_(False), Answer.question_id.not_in(["why_not", "remarks"])
+            )
         )
     assert respondents == 18
     # The figures of the closed survey, as Dutch percentages.
@@ -121,6 +123,8 @@ async def test_simulated_week_digest_matches_store(db, smtp_server):
     assert filename == f"antwoorden-{simulated.week}.csv"
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) - 1 == answers
+    assert {row[0] for row in rows[1:]} == {simulated.closed_slug}
+    assert b"Meer bankjes" not in data
     async with db[1]() as session:
         addresses = (await session.execute(select(Address.value))).scalars().all()
         pseudonyms = (await session.execute(select(Resident.pseudonym))).scalars().all()

@@ -283,7 +283,8 @@ async def test_xlsx_opens_in_libreoffice(db, database_url, tmp_path, capsys):
 
     header, rows = read_csv(converted / "responses.csv")
     assert header == HEADER
-    assert rows[0]["help_idea"] == "'" + FORMULA
+    # LibreOffice shows the formula-like answer as text, not as a computed link.
+    assert rows[0]["help_idea"] == FORMULA
 
 
 # --- Pseudonyms -----------------------------------------------------------------------
@@ -402,7 +403,8 @@ async def test_exports_hold_no_identifiers(db, database_url, tmp_path, capsys):
         for name in archive.namelist():
             assert identifiers_in(archive.read(name), identifiers) == [], name
     assert identifiers_in(period.csv_text.encode(), identifiers) == []
-    assert period.rows == 12
+    # Two residents, five closed questions each: the free-text answers are left out.
+    assert period.rows == 10
 
 
 # --- Profile columns and the minimum group size ----------------------------------------
@@ -583,9 +585,10 @@ async def test_formula_answer_neutralised(db, database_url, tmp_path, capsys):
     assert rows[0]["remarks"] == "'-1 bel mij"
     sheet = openpyxl.load_workbook(tmp_path / "responses.xlsx")["Responses"]
     idea = sheet.cell(row=2, column=HEADER.index("help_idea") + 1)
+    # An xlsx text cell never runs as a formula, so it keeps the text as typed.
     assert idea.data_type == "s"
-    assert idea.value == "'" + FORMULA
-    assert sheet.cell(row=2, column=HEADER.index("remarks") + 1).value == "'-1 bel mij"
+    assert idea.value == FORMULA
+    assert sheet.cell(row=2, column=HEADER.index("remarks") + 1).value == "-1 bel mij"
 
 
 # --- Command errors --------------------------------------------------------------------
@@ -812,17 +815,17 @@ async def test_period_answers_long_form(db, database_url, tmp_path, capsys):
     period = await period_csv(db, now - timedelta(hours=1), now + timedelta(hours=1))
 
     rows = period_rows(period.csv_text)
-    assert period.rows == len(rows) == 8
+    # Alice's five answers to closed questions and Bob's two; free text is left out.
+    assert period.rows == len(rows) == 7
     assert period.withheld == ()
     _, exported, _ = await export_csv(panel_settings(database_url, min_group_size=1), tmp_path, capsys)
     alice_id, bob_id = exported[0]["respondent"], exported[1]["respondent"]
     alice = {row["question_id"]: row for row in rows if row["respondent"] == alice_id}
-    assert sorted(alice) == sorted(QUESTIONS[:-1])
+    assert sorted(alice) == sorted(QUESTIONS[:-2])
     assert alice["park_visits"]["answer"] == "Eén keer of een paar keer per week"
     assert alice["park_visits"]["question"] == "Hoe vaak ga je naar een park of een andere groene plek in je wijk?"
     assert alice["park_visits"]["survey"] == SLUG
     assert alice["activities"]["answer"] == "Wandelen; Zitten en rusten"
-    assert alice["help_idea"]["answer"] == "'" + FORMULA
     assert alice["park_visits"]["answered"] == now.astimezone(ZoneInfo("Europe/Amsterdam")).date().isoformat()
     assert [row["question_id"] for row in rows if row["respondent"] == bob_id] == ["park_visits", "satisfaction"]
 

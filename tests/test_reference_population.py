@@ -226,3 +226,15 @@ def test_missing_file_names_the_setting(tmp_path):
 def test_folder_is_not_a_file(tmp_path):
     with pytest.raises(ReferenceFileError, match="is a folder; give the path of a CSV file"):
         read_reference_rows(tmp_path)
+
+
+def test_extra_field_is_an_error(tmp_path):
+    path = write(tmp_path, HEADER + "GM1,age,25-44,162025,extra\n")
+    with pytest.raises(ReferenceFileError, match="line 2: 5 fields where the header has 4"):
+        read_reference_rows(path)
+
+
+def test_semicolon_file_points_to_the_converter(tmp_path):
+    path = write(tmp_path, "area_code;characteristic;category;count\nGM1;age;25-44;5\n")
+    with pytest.raises(ReferenceFileError, match="separated by semicolons, as in a CBS export"):
+        read_reference_rows(path)

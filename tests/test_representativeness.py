@@ -255,3 +255,20 @@ async def test_no_weights_without_weighting_setting(db, reference_files):
         weighting = await survey_weights(session, 1, setup, min_group_size=5)
     assert weighting.weights is None
     assert weighting.problem is None
+
+
+def test_unknown_age_band_names_the_bands(tmp_path):
+    reference = tmp_path / "reference.csv"
+    reference.write_text(REFERENCE.replace("GM9999,age,25-44,400", "GM9999,age,25-45,400"), encoding="utf-8")
+    settings = load_settings(environ={"CHATPANEL_REFERENCE_POPULATION": str(reference)})
+    with pytest.raises(ReferenceSetupError, match="unknown age band 25-45 for area 'GM9999'; the panel's age bands are 16-24, 25-44, 45-64, 65\\+"):
+        load_reference_setup(settings)
+
+
+def test_postcode_mapped_to_unknown_district(reference_files, tmp_path):
+    reference, _ = reference_files
+    postcodes = tmp_path / "postcodes.csv"
+    postcodes.write_text("postcode,area_code\n1011,WK999999\n", encoding="utf-8")
+    environ = {"CHATPANEL_REFERENCE_POPULATION": str(reference), "CHATPANEL_POSTCODE_AREAS": str(postcodes)}
+    with pytest.raises(ReferenceSetupError, match="district WK999999 is not in"):
+        load_reference_setup(load_settings(environ=environ))

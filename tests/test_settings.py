@@ -145,3 +145,17 @@ def test_whatsapp_needs_default_locale_template():
     )
     with pytest.raises(SettingsError, match="CHATPANEL_WHATSAPP_TEMPLATE_NL: missing"):
         settings.require_for_serving()
+
+
+@pytest.mark.parametrize("url", ["smtp://user:p@ss#w/rd@127.0.0.1:8025", "smtp://user:p@ss@127.0.0.1:8025", "smtp://127.0.0.1:25?x=1"])
+def test_smtp_url_with_unencoded_characters_hides_password(url):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"CHATPANEL_SMTP_URL": url})
+    message = str(caught.value)
+    assert "percent-encode special characters" in message
+    assert "ss" not in message.split("address", 1)[1].split(";")[0].replace("***", "")
+
+
+def test_weight_cap_must_be_finite():
+    with pytest.raises(SettingsError, match="give a number of 1 or more"):
+        load_settings(environ={"CHATPANEL_WEIGHT_CAP": "inf"})

@@ -58,8 +58,11 @@ async def gather_digest(
     closed = await _closed_surveys(session, organisation, start, end, locale, min_group_size, setup)
     running = await _running_surveys(session, organisation, end, locale)
     report = await representativeness(session, setup, min_group_size, at=end) if setup is not None else None
+    # Residents' answers one by one go only to the organisation that asked the questions;
+    # every partner sees the results of all closed surveys in the digest itself.
+    own = [survey.pk for survey in closed + running if survey.value.own]
     answers = await week_answers_csv(
-        session, start, end, [survey.pk for survey in closed + running], locale,
+        session, start, end, own, locale,
         min_group_size=min_group_size, timezone=zone.key,
     )
     return Digest(

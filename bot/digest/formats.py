@@ -52,8 +52,14 @@ class Formats:
         return format_percent(fraction, format=PERCENT_PATTERN, locale=self.locale)
 
     def points(self, difference: float) -> str:
-        """Format a difference of two shares in percentage points, with its sign: "+6,2"."""
-        return format_decimal(difference * 100, format=POINTS_PATTERN, locale=self.locale)
+        """Format a difference of two shares in percentage points, with its sign: "+6,2".
+
+        A difference that rounds to zero is "0,0", never "-0,0".
+        """
+        points = round(difference * 100, 1)
+        if points == 0:
+            return format_decimal(0, format="0.0", locale=self.locale)
+        return format_decimal(points, format=POINTS_PATTERN, locale=self.locale)
 
     def enumeration(self, items: Sequence[str]) -> str:
         """Join items as a sentence does: "leeftijd en wijk" in Dutch."""

@@ -39,7 +39,8 @@ class Week:
         try:
             date.fromisocalendar(year, number, 1)
         except ValueError:
-            raise ScheduleError(f"invalid week {text!r}: {year} has no week {number}") from None
+            last = date(year, 12, 28).isocalendar()[1]
+            raise ScheduleError(f"invalid week {text!r}: {year} has no week {number}; give a week from 01 to {last}") from None
         return cls(year, number)
 
     @classmethod
