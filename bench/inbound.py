@@ -83,7 +83,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--database", choices=["sqlite", "postgresql", "both"], default="both", help="database to run on (default both)"
     )
-    parser.add_argument("--residents", type=int, default=1000, help="number of simulated residents (default 1000)")
+    parser.add_argument("--residents", type=int, default=500, help="number of simulated residents (default 500)")
     parser.add_argument(
         "--concurrency", type=int, default=50, help="residents sending messages at the same time (default 50)"
     )

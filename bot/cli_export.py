@@ -155,7 +155,7 @@ def _print_outcome(plan: ExportPlan, count: int, out: Path) -> None:
             file=sys.stderr,
         )
     if plan.weighting_problem:
-        print(f"chatpanel: warning: no weight column: {plan.weighting_problem}", file=sys.stderr)
+        print(f"chatpanel: warning: no weight column. {plan.weighting_problem}", file=sys.stderr)
     if count == 0:
         print(f"chatpanel: warning: survey {plan.survey_row.slug!r} has no responses yet; {out} has only the header row", file=sys.stderr)
     weights = "with weights" if plan.weights is not None else "without weights"

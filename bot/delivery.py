@@ -200,10 +200,10 @@ class DeliveryWorker:
             return "unknown", "skipped"
         channel = row.channel
         if address.unreachable_at is not None:
-            await self._finish(row_id, "skipped", error_code="unreachable")
+            await self._finish(row_id, "skipped", error_code="unreachable", erased_address=address.erased_at is not None)
             return channel, "skipped"
         if address.opted_out_at is not None and not row.ignores_opt_out:
-            await self._finish(row_id, "skipped", error_code="opted_out")
+            await self._finish(row_id, "skipped", error_code="opted_out", erased_address=address.erased_at is not None)
             return channel, "skipped"
 
         limiter = self.rate_limiters.get(channel)
@@ -220,16 +220,17 @@ class DeliveryWorker:
     async def _send(self, row: OutboxMessage, address: Address, limiter: RateLimiter | None) -> str:
         """Send ``row`` and store the result. Returns sent, failed or retry."""
         row_id, channel = row.id, row.channel
+        erased = address.erased_at is not None
         try:
             provider_id = await self.senders[channel].send(_outbound(row, address))
         except PermanentDeliveryError as error:
             log.warning("outbox %s on %s failed permanently with code %s; address %s is now unreachable", row_id, channel, error.code, address.id)
-            await self._finish(row_id, "failed", error_code=error.code, unreachable_address_id=address.id)
+            await self._finish(row_id, "failed", error_code=error.code, unreachable_address_id=address.id, erased_address=erased)
             self.counts[(channel, "unreachable")] += 1
             return "failed"
         except UndeliverableMessageError as error:
             log.error("outbox %s on %s can never be sent and was given up: code %s", row_id, channel, error.code)
-            await self._finish(row_id, "failed", error_code=error.code)
+            await self._finish(row_id, "failed", error_code=error.code, erased_address=erased)
             return "failed"
         except TransientDeliveryError as error:
             delay = error.retry_after if error.retry_after is not None else _backoff(row.attempts)
@@ -244,7 +245,7 @@ class DeliveryWorker:
         except ValueError as error:
             # Our own message is unsendable (empty, too long, oversized button data).
             log.error("outbox %s on %s is invalid and was given up: %s", row_id, channel, error)
-            await self._finish(row_id, "failed", error_code="invalid_message")
+            await self._finish(row_id, "failed", error_code="invalid_message", erased_address=erased)
             return "failed"
         except Exception as error:
             # Wrong credentials or a provider error outside the table: keep the message
@@ -253,7 +254,7 @@ class DeliveryWorker:
             log.error("outbox %s on %s failed unexpectedly (%s); retrying in %.1f s", row_id, channel, type(error).__name__, delay)
             await self._retry(row_id, "unexpected", delay)
             return "retry"
-        await self._finish(row_id, "sent", provider_id=provider_id)
+        await self._finish(row_id, "sent", provider_id=provider_id, erased_address=erased)
         return "sent"
 
     async def _finish(
@@ -264,17 +265,22 @@ class DeliveryWorker:
         error_code: str | None = None,
         provider_id: str | None = None,
         unreachable_address_id: int | None = None,
+        erased_address: bool = False,
     ) -> None:
         """Mark the row final, and the address unreachable with ``error_code`` when
         ``unreachable_address_id`` is given, in one transaction.
 
-        A row to an erased address (an erasure confirmation) is deleted instead, with the
+        When ``erased_address`` is true, because the address was marked erased when it was
+        loaded for sending, the row (an erasure confirmation) is deleted instead, with the
         address once nothing else waits for it.
         """
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
             row = await session.get(OutboxMessage, row_id)
-            if row is None or await drop_sent_confirmation(session, row):
+            if row is None:
+                # Erased (bot.erasure) while it was being sent.
+                return
+            if erased_address and await drop_sent_confirmation(session, row):
                 return
             row.status = status
             row.attempts += 1

@@ -234,7 +234,7 @@ def about_lines(plan: ExportPlan, count: int) -> list[tuple[str, str | int]]:
         if plan.weights_capped:
             weights += f" (capped at {plan.setup.weight_cap:g} times the mean weight, so weighted shares fit the population only roughly)"
     else:
-        weights = f"no: {plan.weighting_problem}" if plan.weighting_problem else "no: weighting is not configured"
+        weights = f"no. {plan.weighting_problem}" if plan.weighting_problem else "no, because weighting is not configured"
     left_out = "; ".join(f"{item.column} ({item.reason})" for item in plan.left_out) or "none"
     return [
         ("Survey", plan.survey_row.slug),

@@ -43,11 +43,11 @@ class WeightingProblem:
             return t.gettext("Too few residents responded to weight the results.")
         if self.kind == "empty_category":
             return t.gettext(
-                'No respondent is in the category "%(category)s", so the results cannot be weighted.',
+                'No respondent is in the category "%(category)s".',
                 category=label or self.category,
             )
         return t.gettext(
-            "Weighting did not fit the population (shares still differ by up to %(points)s percentage points).",
+            "Weighting did not fit the population: shares still differ by up to %(points)s percentage points.",
             points=t.number(round((self.max_difference or 0.0) * 100, 1)),
         )
 

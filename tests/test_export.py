@@ -243,7 +243,7 @@ async def test_xlsx_about_sheet(db, database_url, tmp_path, capsys):
     assert about["Title"] == "Groen in de wijk"
     assert about["Asked by"] == "Gemeente Den Haag"
     assert about["Responses"] == 1
-    assert about["Weights included"] == "no: weighting is not configured"
+    assert about["Weights included"] == "no, because weighting is not configured"
     assert about["Profile columns left out"] == "age_band (an age band has fewer than 2 respondents)"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} \(Europe/Amsterdam\)", about["Exported"])
 
@@ -529,13 +529,13 @@ async def test_weights_absent_when_category_empty(db, database_url, tmp_path, ca
 
     output = capsys.readouterr()
     assert only_line(output.err) == (
-        'chatpanel: warning: no weight column: No respondent is in the category "65+", so the results cannot be weighted.'
+        'chatpanel: warning: no weight column. No respondent is in the category "65+".'
     )
     assert output.out.strip().endswith("6 responses, without weights")
     header = next(openpyxl.load_workbook(out)["Responses"].iter_rows(values_only=True))
     assert "weight" not in header
     about = dict(openpyxl.load_workbook(out)["About"].iter_rows(values_only=True))
-    assert about["Weights included"].startswith('no: No respondent is in the category "65+"')
+    assert about["Weights included"].startswith('no. No respondent is in the category "65+"')
 
 
 async def test_weights_left_out_with_age_column(db, database_url, tmp_path, capsys):
@@ -548,7 +548,7 @@ async def test_weights_left_out_with_age_column(db, database_url, tmp_path, caps
     assert "age_band" not in header
     assert "weight" not in header
     assert "left out the age_band column" in output.err
-    assert "no weight column: Weights are left out because they differ by age" in output.err
+    assert "no weight column. Weights are left out because they differ by age" in output.err
 
 
 # --- Spreadsheet safety ----------------------------------------------------------------

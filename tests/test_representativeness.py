@@ -197,7 +197,7 @@ def test_empty_category_names_it(reference_files):
     result = weights_for(setup, respondents, min_group_size=5)
     assert result.weights is None
     assert (result.problem.kind, result.problem.category) == ("empty_category", "16-24")
-    assert result.problem.describe(texts("en")) == 'No respondent is in the category "16-24", so the results cannot be weighted.'
+    assert result.problem.describe(texts("en")) == 'No respondent is in the category "16-24".'
 
 
 def test_too_few_respondents_are_not_weighted(reference_files):

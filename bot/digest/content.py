@@ -80,6 +80,7 @@ async def gather_digest(
         representativeness=report,
         min_group_size=min_group_size,
         answers_csv=answers.csv_text,
+        answer_rows=answers.rows,
     )
 
 

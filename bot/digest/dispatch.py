@@ -205,7 +205,8 @@ class DigestDispatcher:
             t.gettext("answers-%(week)s.csv", week=str(week)), "text/csv", digest.answers_csv.encode("utf-8")
         )
         message = build_message(
-            rendered, sender=self.config.smtp_from, recipient=digest.organisation.contact_email, attachments=[attachment]
+            rendered, sender=self.config.smtp_from, recipient=digest.organisation.contact_email,
+            attachments=[attachment] if digest.answer_rows else [],
         )
         await self.send(message, self.config.smtp_url, context=digest.organisation.slug)
         return digest.organisation.slug

@@ -99,8 +99,10 @@ class Digest:
     # None when no reference population is configured.
     representativeness: Representativeness | None = None
     min_group_size: int = 10
-    # The week's pseudonymised answers as CSV text, attached to the e-mail.
+    # The week's pseudonymised answers to the organisation's own surveys as CSV text, and
+    # its number of answer rows; the e-mail has the file attached only when there are rows.
     answers_csv: str = ""
+    answer_rows: int = 0
     # The panel's IANA time zone. The digest shows the dates of closing and approval
     # times in it; a naive datetime is taken to be UTC, as the store keeps them.
     timezone: str = "Europe/Amsterdam"
