@@ -81,7 +81,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument(
         "--no-trace",
         action="store_true",
-        help="skip the second pass under tracemalloc (which takes about as long as the first, and longer)",
+        help="skip the second pass, under tracemalloc, which runs several times as long as the first",
     )
     parser.add_argument(
         "--postgresql-url",
@@ -103,7 +103,7 @@ async def populate(sessionmaker, residents: int, now) -> int:
     joined = bindparam("joined", now - timedelta(days=30), type_=UtcDateTime())
     async with sessionmaker() as session, session.begin():
         for statement in (RESIDENTS_SQL, ADDRESSES_SQL, CONVERSATIONS_SQL):
-            # Each statement uses the parameters it names; the others are ignored.
+            # Each statement uses the parameters it names, and SQLAlchemy ignores the others.
             await session.execute(text(statement).bindparams(joined), {"residents": residents, "idle": survey_flow.IDLE})
         saved = await save_survey(session, load_survey_file(SURVEY_FILE))
         await publish(session, saved.row.slug, now - timedelta(minutes=1), now + timedelta(days=7), Segment(), CHANNELS, now)
@@ -111,8 +111,8 @@ async def populate(sessionmaker, residents: int, now) -> int:
     async with sessionmaker() as session, session.begin():
         connection = await session.connection()
         if connection.dialect.name == "postgresql":
-            # After a bulk load autovacuum would analyze these tables; do it now, so the
-            # planner sees the real row counts from the first query.
+            # Autovacuum would analyze these tables after a bulk load. Doing it now gives the
+            # planner the real row counts from the first query on.
             await session.execute(text("ANALYZE"))
     return survey_pk
 
@@ -167,7 +167,7 @@ async def run_on(database_url: str, arguments: argparse.Namespace) -> None:
         stored = await count_invitations(sessionmaker)
         report("enqueue", untraced, invitations, ticks)
         if stored != arguments.residents:
-            raise RuntimeError(f"the outbox holds {stored} invitations; expected {arguments.residents}")
+            raise RuntimeError(f"the outbox contains {stored} invitations; expected {arguments.residents}")
 
         if not arguments.no_trace:
             await reset_invitations(sessionmaker, survey_pk)

@@ -8,9 +8,9 @@ language, and two skipped profile questions) and then answers the five questions
 messages), sending one message at a time and waiting for each response. A number of
 residents are in progress at once.
 
-For comparison the same client drives a bare aiohttp server (its own process, started by
-this script) that checks the same signature and does one INSERT per request, into the
-same kind of database through the same driver and engine settings.
+For comparison the same client drives a bare aiohttp server, which this script starts in
+a process of its own. It checks the same signature and does one INSERT per request. Its
+database is of the same kind, reached through the same driver and engine settings.
 
 Prints messages per second and the p50 and p99 latency of the webhook requests, for the
 join phase and the answer phase separately, with the ratio serve / bare, on SQLite
@@ -64,7 +64,7 @@ JOIN_MESSAGES = ("hoi", "ja", "1", "OVERSLAAN", "OVERSLAAN")
 ANSWER_MESSAGES = ("2", "4", "1,3", "12", "ja")
 STARTUP_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 30
-# Mobile numbers +31610000000 and up: valid Dutch numbers that nobody is reached on here.
+# Valid Dutch mobile numbers from +31610000000 up. Messages to them reach only the fake Twilio API.
 FIRST_RESIDENT_NUMBER = 31_610_000_000
 
 BARE_MESSAGES = Table(
@@ -151,7 +151,7 @@ class ServerResult:
     name: str
     join: PhaseResult
     answers: PhaseResult
-    # What the server's database holds afterwards, as a check that every message had its effect.
+    # What the server's database contains afterwards, as a check that every message had its effect.
     check: str
 
 
@@ -246,7 +246,7 @@ async def prepare_panel_database(database_url: str) -> None:
 
 
 def start_serve(database_url: str, port: int, twilio_api: FakeTwilioApi, folder: Path, twilio_rate: float | None) -> subprocess.Popen:
-    """Start `chatpanel serve` with settings in its environment; its log goes to ``folder``."""
+    """Start `chatpanel serve` with settings in its environment. Its log goes to ``folder``/serve.log."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("CHATPANEL_")}
     environment.update(
         PYTHONPATH=str(REPOSITORY_ROOT),
@@ -263,11 +263,12 @@ def start_serve(database_url: str, port: int, twilio_api: FakeTwilioApi, folder:
     )
     if twilio_rate is not None:
         environment["CHATPANEL_TWILIO_RATE_PER_SECOND"] = str(twilio_rate)
-    log_file = open(folder / "serve.log", "wb")
-    # The folder has no chatpanel.toml, so only the environment configures the server.
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"], cwd=folder, env=environment, stdout=log_file, stderr=subprocess.STDOUT
-    )
+    # The folder has no chatpanel.toml, so only the environment configures the server. The
+    # child process keeps its own handle of the log file.
+    with open(folder / "serve.log", "wb") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"], cwd=folder, env=environment, stdout=log_file, stderr=subprocess.STDOUT
+        )
 
 
 async def stop_serve(process: subprocess.Popen) -> None:
@@ -277,7 +278,7 @@ async def stop_serve(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         await asyncio.to_thread(process.wait)
-        raise RuntimeError(f"chatpanel serve did not stop within {STOP_TIMEOUT_SECONDS} s of SIGTERM; killed it") from None
+        raise RuntimeError(f"chatpanel serve did not stop within {STOP_TIMEOUT_SECONDS} s of SIGTERM, so it was killed") from None
 
 
 async def check_panel_database(database_url: str, residents: int) -> str:
@@ -390,7 +391,7 @@ def free_port() -> int:
 
 
 async def wait_until_healthy(base_url: str, is_running, log_path: Path | None) -> None:
-    """Poll GET /healthz until it responds 200; raise when the server exits or times out."""
+    """Poll GET /healthz until it responds 200. Raise RuntimeError when the server exits or times out."""
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:

@@ -154,7 +154,7 @@ async def populate(sessionmaker, respondents: int, closed_at: datetime) -> tuple
         survey_pk, organisation_pk = row.id, organisation.id
     if dialect == "postgresql":
         async with sessionmaker() as session, session.begin():
-            # After a bulk load autovacuum would analyze these tables; do it now.
+            # Autovacuum would analyze these tables after a bulk load, so do it now.
             await session.execute(text("ANALYZE"))
     return survey_pk, organisation_pk
 
@@ -195,7 +195,7 @@ class Phases:
     async def gather(self) -> str:
         async with self.sessionmaker() as session:
             organisation = await session.get(Organisation, self.organisation_pk)
-            # gather_digest creates the survey's export key; rolling back keeps each pass the same.
+            # gather_digest creates the survey's export key. Rolling it back keeps each pass the same.
             self.digest = await gather_digest(
                 session, organisation, self.week, panel_name="Inwonerspanel", zone=ZONE,
                 min_group_size=MIN_GROUP_SIZE, setup=self.setup,

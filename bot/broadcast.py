@@ -273,11 +273,11 @@ def _recipient_statement(row: Survey, policy: SendPolicy, batch: tuple[int, int]
     """Select the addresses of the survey's segment, each resident's most recent first,
     of the residents with ids in ``batch`` (exclusive, inclusive) or of all residents.
 
-    The caller keeps only addresses on _invited_channels. Filtering the channels in SQL
-    lets SQLite, which has no statistics, read every address of those channels through
-    the (channel, value) index instead of the batch's residents by primary key, so each
-    batch would take as long as the whole panel is large. The batch's range is given on
-    both residents and addresses, so PostgreSQL too reads only the batch's addresses.
+    The caller keeps only addresses on _invited_channels. With the channels filtered in
+    SQL, SQLite (which has no statistics) reads every address of those channels through
+    the (channel, value) index instead of the batch's residents by primary key. Each
+    batch would then take as long as the whole panel is large. The batch's range is given
+    on both residents and addresses, so PostgreSQL too reads only the batch's addresses.
     """
     segment = dataclasses.replace(Segment.from_json(row.segment), channels=frozenset())
     responded = exists().where(Response.survey_id == row.id, Response.resident_id == Resident.id)
