@@ -132,7 +132,7 @@ def check_reference_population(settings: Settings) -> str | None:
         fix = "" if "; " in str(error) else "; fix the file or the path"
         return f"setting {ENV_PREFIX}{key.upper()}: {error}{fix}"
     except OSError as error:
-        # bot.reference_population lets a missing or unreadable file raise OSError.
+        # Another read error, such as a device failure, that the readers do not name.
         key = "postcode_areas" if error.filename == settings.postcode_areas else "reference_population"
         return f"setting {ENV_PREFIX}{key.upper()}: cannot read {error.filename}: {error.strerror}; fix the path"
     return None

@@ -280,7 +280,7 @@ def test_reference_file_missing(environment, tmp_path):
     environment({**SERVING, "CHATPANEL_REFERENCE_POPULATION": str(missing)})
     code, lines = run_check()
     assert problems(lines) == [
-        f"problem: setting CHATPANEL_REFERENCE_POPULATION: cannot read {missing}: No such file or directory; fix the path"
+        f"problem: setting CHATPANEL_REFERENCE_POPULATION: {missing}: not found; check CHATPANEL_REFERENCE_POPULATION"
     ]
     assert code == 1
 
