@@ -133,7 +133,14 @@ async def test_broadcast_survives_sigkill(tmp_path, telegram_api):
 async def test_two_servers_invite_once(tmp_path, telegram_api):
     url = sqlite_url(tmp_path / "panel.db")
     await seed_panel(url, 500)
-    processes = [await start_serve(serve_env(url, free_port(), telegram_api)) for _ in range(2)]
+    processes = []
+    for _ in range(2):
+        env = serve_env(url, free_port(), telegram_api)
+        # No process dies here, so the production lease applies. The 3-second lease that
+        # the SIGKILL test needs can run out under a loaded CPU while a send is in flight,
+        # and the other process would then send that invitation again.
+        env["CHATPANEL_DELIVERY_LEASE_SECONDS"] = "60"
+        processes.append(await start_serve(env))
     try:
 
         async def everyone_invited() -> bool:
