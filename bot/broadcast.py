@@ -400,7 +400,7 @@ async def _recent_invitations(session: AsyncSession, batch: tuple[int, int], now
     """
     first, last = batch
     residents = select(Address.id, Address.resident_id).where(Address.resident_id > first, Address.resident_id <= last)
-    resident_of = dict((await session.execute(residents)).tuples().all())
+    resident_of = {address_id: resident_id for address_id, resident_id in (await session.execute(residents)).all()}
     if not resident_of:
         return {}
     statement = select(OutboxMessage.address_id, OutboxMessage.next_attempt_at, OutboxMessage.sent_at).where(
