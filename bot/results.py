@@ -74,8 +74,8 @@ async def survey_results(
 
     Without weights the database counts the answers per question and value, and only
     free-text answers are read one by one. With weights every answer is streamed, oldest
-    first, so memory does not grow with the number of answers beyond one number per
-    answer to a scale or number question and one weight per answer.
+    first. Either way the memory held per answer is at most its free text, one list entry
+    per answer to a scale or number question and, with weights, one weight.
     """
     survey = survey_model(row)
     respondents = await session.scalar(select(func.count()).select_from(Response).where(Response.survey_id == row.id))
