@@ -28,7 +28,7 @@ CAPPED_TOLERANCE = 0.05
 
 @dataclass(frozen=True)
 class WeightingProblem:
-    """Why a survey's results stay unweighted."""
+    """The reason a survey's results stay unweighted."""
 
     # "too_few": fewer respondents than the minimum group size; "empty_category": a category
     # with a population share has no respondents; "not_converged": raking did not fit.

@@ -129,7 +129,7 @@ def _only_municipality(population: ReferencePopulation) -> str:
     municipalities = [code for code in population.area_codes if code.startswith("GM")]
     if len(municipalities) != 1:
         raise ReferenceSetupError(
-            f"setting CHATPANEL_REFERENCE_AREA is missing and {population.source} holds "
+            f"setting CHATPANEL_REFERENCE_AREA is missing and {population.source} contains "
             f"{len(municipalities)} municipalities; give the area code of the panel's municipality, such as GM0518"
         )
     return municipalities[0]
@@ -268,7 +268,7 @@ def compare(
             too_few=counts[category] < min_group_size,
         )
         for category, share in shares.items()
-        # A district without residents (a park or an industrial estate) says nothing.
+        # A district without residents (a park or an industrial estate) adds no information.
         if share > 0 or counts[category] > 0
     ]
     # A postcode mapped to a district outside the reference is shown rather than dropped.

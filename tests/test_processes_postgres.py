@@ -86,7 +86,7 @@ class Residents:
 
     async def answer_survey(self, number: int) -> None:
         """Answer each question after it arrives. Every fourth resident has its first update
-        delivered twice at once; every fifth sends its first answer twice at the same moment,
+        delivered twice at once. Every fifth sends its first answer twice at the same moment,
         so the second "1" answers the next question."""
         chat_id = FIRST_CHAT + number
         await self.wait_for_message(chat_id, 1)

@@ -175,7 +175,7 @@ def test_weights_match_the_population_shares(reference_files):
     respondents = [(number, band, None) for number, band in enumerate(["16-24"] * 10 + ["25-44"] * 10 + ["45-64"] * 10 + ["65+"] * 10)]
     result = weights_for(setup, respondents, min_group_size=5)
     assert result.problem is None
-    # Each band holds a quarter of the respondents, so its weight is its share times 4.
+    # Each band contains a quarter of the respondents, so its weight is its share times 4.
     assert result.weights[0] == pytest.approx(0.4)
     assert result.weights[10] == pytest.approx(1.6)
     assert result.weights[20] == pytest.approx(1.2)

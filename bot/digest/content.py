@@ -49,7 +49,7 @@ async def gather_digest(
     min_group_size: int,
     setup: ReferenceSetup | None,
 ) -> Digest:
-    """Collect what ``organisation``'s digest for ``week`` says, as of the store now.
+    """Collect the content of ``organisation``'s digest for ``week`` from the store as it is now.
 
     Creates the export keys of surveys exported for the first time, so the caller commits.
     """
@@ -58,8 +58,8 @@ async def gather_digest(
     closed = await _closed_surveys(session, organisation, start, end, locale, min_group_size, setup)
     running = await _running_surveys(session, organisation, end, locale)
     report = await representativeness(session, setup, min_group_size, at=end) if setup is not None else None
-    # Residents' answers one by one go only to the organisation that asked the questions;
-    # every partner sees the results of all closed surveys in the digest itself.
+    # Individual answers go only to the organisation that asked the questions. Every
+    # partner gets the results of all closed surveys in the digest itself.
     own = [survey.pk for survey in closed + running if survey.value.own]
     answers = await week_answers_csv(
         session, start, end, own, locale,

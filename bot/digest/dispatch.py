@@ -1,7 +1,7 @@
 """Sending the weekly digests: one per organisation and week, whatever the processes do.
 
 A digest run is claimed in ``digest_runs`` before it is gathered and sent. The unique
-(organisation, week) row makes a second process or a restart skip what is done; a run
+(organisation, week) row makes a second process or a restart skip what is done. A run
 that failed, or whose process died while sending, is claimed again later.
 APScheduler fires one cron job per organisation at its schedule, and an hourly job sends
 what a restart missed and retries what failed.
@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 
 JOB_PREFIX = "digest:"
 CATCH_UP_JOB = "digest-catch-up"
-# A digest whose scheduled time passed less than this long ago is still sent (after a
-# restart, say); an older one is skipped, because its news is stale.
+# A digest whose scheduled time passed less than this long ago is still sent, for example
+# after a restart. An older one is skipped, because its news is stale.
 GRACE = timedelta(hours=24)
 # A failed run is tried again after this long, up to MAX_RUN_ATTEMPTS runs in all.
 RETRY_AFTER = timedelta(hours=1)

@@ -1,4 +1,4 @@
-"""What a weekly digest says, gathered from the store by ``bot.digest.content`` and rendered
+"""The content of a weekly digest, gathered from the store by ``bot.digest.content`` and rendered
 by ``bot.digest.render``. Every figure here is final: rendering only formats it."""
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class Digest:
     representativeness: Representativeness | None = None
     min_group_size: int = 10
     # The week's pseudonymised answers to the organisation's own surveys as CSV text, and
-    # its number of answer rows; the e-mail has the file attached only when there are rows.
+    # its number of answer rows. The e-mail has the file attached only when there are rows.
     answers_csv: str = ""
     answer_rows: int = 0
     # The panel's IANA time zone. The digest shows the dates of closing and approval
