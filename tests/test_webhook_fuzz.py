@@ -13,6 +13,7 @@ its own tests are in tests/test_inbound_limit.py.
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
 import json
 import re
@@ -326,7 +327,8 @@ def hostile_updates(draw) -> tuple[dict[str, Any], bool]:
     Returns the update and whether the panel may act on it.
     """
     build, fields = UPDATE_KINDS[draw(st.sampled_from(sorted(UPDATE_KINDS)))]
-    update = build(next(_ids), next(_ids))
+    # The builders share nested sample objects; changing a copy keeps them intact.
+    update = copy.deepcopy(build(next(_ids), next(_ids)))
     actionable = True
     paths = draw(st.lists(st.sampled_from(sorted(fields)), min_size=1, max_size=3, unique=True))
     for path in paths:

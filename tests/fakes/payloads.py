@@ -7,6 +7,7 @@ message status callback.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import phonenumbers
@@ -142,7 +143,8 @@ def telegram_attachment_update(
     update_id: int, chat_id: int, kind: str, caption: str | None = None
 ) -> dict[str, Any]:
     """Build an update with a message that carries ``SAMPLE_ATTACHMENTS[kind]``."""
-    content: dict[str, Any] = {kind: SAMPLE_ATTACHMENTS[kind]}
+    # A copy, so a test that changes the update does not change the next test's.
+    content: dict[str, Any] = {kind: copy.deepcopy(SAMPLE_ATTACHMENTS[kind])}
     if caption is not None:
         content["caption"] = caption
     message = _private_message(update_id, chat_id, "nl", **content)
