@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import topics
 from bot.flows import survey_flow
+from bot.flows.consent import is_older
 from bot.channels.types import Channel, Choice
 from bot.flows.prompts import make_choices, question_prompt, yes_no_labels
 from bot.i18n import texts
@@ -43,6 +44,7 @@ class Recipient:
     locale: str
     flow: str
     last_inbound_at: datetime | None
+    consent_version: str
 
 
 async def open_due(session: AsyncSession, survey_pk: int, now: datetime) -> bool:
@@ -128,7 +130,7 @@ async def count_recipients(session: AsyncSession, row: Survey, policy: SendPolic
     counts: dict[str, int] = {}
     seen: set[int] = set()
     for recipient in (await session.execute(statement)).all():
-        if recipient.channel not in channels or recipient.resident_id in seen:
+        if recipient.channel not in channels or recipient.resident_id in seen or not _agreed(recipient, policy):
             continue
         seen.add(recipient.resident_id)
         counts[recipient.channel] = counts.get(recipient.channel, 0) + 1
@@ -289,6 +291,7 @@ def _recipient_statement(row: Survey, policy: SendPolicy, batch: tuple[int, int]
             Conversation.locale,
             Conversation.flow,
             Address.last_inbound_at,
+            Resident.consent_version,
         )
         .join(Address, Address.resident_id == Resident.id)
         .join(Conversation, Conversation.address_id == Address.id)
@@ -309,12 +312,18 @@ async def _recipients(session: AsyncSession, row: Survey, batch: tuple[int, int]
     recipients: list[Recipient] = []
     seen: set[int] = set()
     for found in (await session.execute(_recipient_statement(row, policy, batch))).all():
-        if found.channel not in channels or found.resident_id in seen:
+        if found.channel not in channels or found.resident_id in seen or not _agreed(found, policy):
             continue
         seen.add(found.resident_id)
         # The statement selects Recipient's fields in their order.
         recipients.append(Recipient(*found))
     return recipients
+
+
+def _agreed(recipient, policy: SendPolicy) -> bool:
+    """Return whether the resident agreed to the current privacy statement. Those who did
+    not are asked again when they next write, and are not invited until they agree."""
+    return not is_older(recipient.consent_version, policy.privacy_version)
 
 
 def _invited_channels(row: Survey, policy: SendPolicy) -> frozenset[str]:

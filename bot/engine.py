@@ -6,10 +6,11 @@ commit; the caller claims the message id first and stores the replies in the out
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,7 @@ from bot.flows.text import is_reaction
 from bot.i18n import normalize_locale
 from bot.logs import address_tag
 from bot.turn import PanelInfo, Reply, Turn
-from store.models import Address, Conversation, Resident, utcnow
+from store.models import Address, Conversation, utcnow
 from store.queries import lock_address
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ _RIGHTS_KEYWORDS = (Keyword.MY_DATA, Keyword.ERASE)
 # The flows in which a resident who still has to agree to a newer privacy statement may
 # answer: that question itself, and the confirmation of an erasure.
 _FLOWS_BEFORE_CONSENT = (pending.PRIVACY, pending.ERASE)
+# How old the recorded time of a resident's last message may get before it is updated.
+_INBOUND_NOTE_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -55,19 +58,19 @@ class Engine:
         new conversation takes the client's language hint or the panel's default. An
         address whose resident erased their data starts again as a new address.
         """
-        address = await lock_address(session, inbound.channel, inbound.address)
-        if address is None or address.erased_at is not None:
-            turn = await self._new_turn(session, inbound, locale, address)
+        found = await lock_address(session, inbound.channel, inbound.address)
+        if found is None or found[0].erased_at is not None:
+            turn = await self._new_turn(session, inbound, locale, found[0] if found else None)
             await self._first_contact(turn, inbound)
             return Handled(turn.address.id, turn.replies)
 
-        conversation = await session.get(Conversation, address.id)
+        # Holding the survey keeps it in the session for the flows' get_survey.
+        address, conversation, resident, survey = found
         if conversation is None:
             conversation = self._new_conversation(address, inbound, locale)
             session.add(conversation)
         elif locale is not None:
             conversation.locale = locale
-        resident = await session.get(Resident, address.resident_id) if address.resident_id else None
         turn = Turn(session, self.panel, self.clock(), address, conversation, resident)
         _note_inbound(turn)
         await self._continue(turn, inbound)
@@ -107,9 +110,12 @@ class Engine:
             return
         keyword = _keyword(inbound)
         if turn.address.opted_out_at is not None:
-            # Nothing goes to an opted-out address until it sends START.
+            # Nothing goes to an opted-out address until it sends START, except what the
+            # resident's rights ask for: their data, and an erasure with its confirmation.
             if keyword is Keyword.START:
                 await self._restart(turn)
+            elif keyword in _RIGHTS_KEYWORDS or (keyword is None and turn.conversation.flow == pending.ERASE):
+                await self._rights_after_stop(turn, inbound, keyword)
             return
         if keyword is Keyword.STOP or keyword in _RIGHTS_KEYWORDS:
             await self._keyword(turn, keyword)
@@ -131,6 +137,19 @@ class Engine:
             if text is None:
                 return
         await self._route(turn, text)
+
+    async def _rights_after_stop(self, turn: Turn, inbound: Inbound, keyword: Keyword | None) -> None:
+        """Answer MY DATA, DELETE or the erasure question from an opted-out address, with
+        replies that go despite the opt-out. Nothing else is asked of the resident."""
+        if keyword is not None:
+            await self._keyword(turn, keyword)
+        elif inbound.kind is InboundKind.CHOICE:
+            text = await self._button_text(turn, inbound.payload)
+            if text is not None:
+                await erase.answer(turn, text)
+        elif inbound.kind is InboundKind.TEXT:
+            await erase.answer(turn, inbound.text)
+        turn.replies[:] = [dataclasses.replace(reply, ignores_opt_out=True) for reply in turn.replies]
 
     async def _route(self, turn: Turn, text: str) -> None:
         flow = turn.conversation.flow
@@ -255,8 +274,14 @@ def _keyword(inbound: Inbound) -> Keyword | None:
 
 def _note_inbound(turn: Turn) -> None:
     """Record that the resident wrote: it opens WhatsApp's 24-hour window and shows the
-    address is reachable again after a delivery failure."""
-    turn.address.last_inbound_at = turn.now
+    address is reachable again after a delivery failure.
+
+    A time less than a minute old is kept, which saves a write for each quick answer and
+    only makes the window end that much earlier.
+    """
+    last = turn.address.last_inbound_at
+    if last is None or not timedelta(0) <= turn.now - last < _INBOUND_NOTE_INTERVAL:
+        turn.address.last_inbound_at = turn.now
     if turn.address.unreachable_at is not None:
         log.info("address %s is reachable again", address_tag(turn.address.channel, turn.address.value))
         turn.address.unreachable_at = None

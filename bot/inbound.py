@@ -2,7 +2,8 @@
 
 The channel message id is claimed by a unique insert in the same transaction as the
 engine's state change and the outbox rows of its replies. A redelivery, even one that
-overlaps the first delivery, fails the insert and changes nothing.
+overlaps the first delivery, fails the insert, and its transaction, with whatever the
+engine did in it, rolls back.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.types import Inbound
-from bot.engine import Engine
+from bot.engine import Engine, Handled
 from bot.outbox import enqueue_replies
 from store.models import InboundMessage
 
@@ -34,19 +36,38 @@ class InboundProcessor:
 
     async def process(self, inbound: Inbound, *, locale: str | None = None) -> bool:
         """Claim and handle ``inbound``. Return False when its id was processed before."""
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                claim = InboundMessage(channel=inbound.channel, message_id=inbound.message_id)
-                session.add(claim)
-                await session.flush()
-                handled = await self.engine.handle(session, inbound, locale=locale)
-                # Linked to its address, so erasing the address erases the message id.
-                claim.address_id = handled.address_id
-                key_prefix = f"reply:{inbound.channel}:{inbound.message_id}"
-                await enqueue_replies(session, inbound.channel, handled.address_id, key_prefix, handled.replies)
-        except IntegrityError:
-            log.info("duplicate %s message %s ignored", inbound.channel, inbound.message_id)
-            return False
+        for attempt in (1, 2):
+            try:
+                handled = await self._handle(inbound, locale)
+                break
+            except IntegrityError:
+                if await self._claimed(inbound):
+                    log.info("duplicate %s message %s ignored", inbound.channel, inbound.message_id)
+                    return False
+                if attempt == 2:
+                    raise
+                # A message from the same new address, handled at the same moment in another
+                # transaction, created the address first. Handled again, this turn finds it.
+                log.info("%s message %s raced another first message from its address; handling it again", inbound.channel, inbound.message_id)
         if handled.replies and self.on_queued is not None:
             self.on_queued()
         return True
+
+    async def _handle(self, inbound: Inbound, locale: str | None) -> Handled:
+        async with self.sessionmaker() as session, session.begin():
+            handled = await self.engine.handle(session, inbound, locale=locale)
+            # Linked to its address, so erasing the address erases the message id. It
+            # goes in with the replies; a repeated id rolls back the whole turn.
+            await session.execute(
+                insert(InboundMessage).values(channel=inbound.channel, message_id=inbound.message_id, address_id=handled.address_id)
+            )
+            key_prefix = f"reply:{inbound.channel}:{inbound.message_id}"
+            await enqueue_replies(session, inbound.channel, handled.address_id, key_prefix, handled.replies)
+        return handled
+
+    async def _claimed(self, inbound: Inbound) -> bool:
+        async with self.sessionmaker() as session:
+            statement = select(InboundMessage.id).where(
+                InboundMessage.channel == inbound.channel, InboundMessage.message_id == inbound.message_id
+            )
+            return await session.scalar(statement) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.turn import Reply
@@ -14,16 +15,18 @@ async def enqueue_replies(
     session: AsyncSession, channel: str, address_id: int, key_prefix: str, replies: Sequence[Reply]
 ) -> None:
     """Add one outbox row per reply, keyed ``<key_prefix>:<n>`` so a repeat adds nothing."""
-    for number, reply in enumerate(replies):
-        session.add(
-            OutboxMessage(
-                key=f"{key_prefix}:{number}",
-                channel=channel,
-                address_id=address_id,
-                ignores_opt_out=reply.ignores_opt_out,
-                text=reply.text,
-                choices=[{"number": c.number, "label": c.label, "payload": c.payload} for c in reply.choices],
-                list_choices=reply.list_choices,
-            )
-        )
-    await session.flush()
+    if not replies:
+        return
+    rows = [
+        {
+            "key": f"{key_prefix}:{number}",
+            "channel": channel,
+            "address_id": address_id,
+            "ignores_opt_out": reply.ignores_opt_out,
+            "text": reply.text,
+            "choices": [{"number": c.number, "label": c.label, "payload": c.payload} for c in reply.choices],
+            "list_choices": reply.list_choices,
+        }
+        for number, reply in enumerate(replies)
+    ]
+    await session.execute(insert(OutboxMessage), rows)

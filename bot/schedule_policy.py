@@ -19,6 +19,8 @@ class SendPolicy:
     reminder_after: timedelta
     # The channels this installation can send on; a survey without --channels uses them all.
     channels: frozenset[str]
+    # The privacy statement residents must have agreed to before they are invited.
+    privacy_version: str = "1"
 
     @classmethod
     def from_settings(cls, settings: Settings, channels: Iterable[str]) -> SendPolicy:
@@ -28,6 +30,7 @@ class SendPolicy:
             invitations_per_week=settings.invitations_per_week,
             reminder_after=timedelta(hours=settings.reminder_after_hours),
             channels=frozenset(channels),
+            privacy_version=settings.privacy_version,
         )
 
     def send_time(self, now: datetime) -> datetime:

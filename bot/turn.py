@@ -42,7 +42,8 @@ class Reply:
     # False when the text already says how to answer (a scale), so channels without
     # buttons do not list the choices again.
     list_choices: bool = True
-    # Sent even to an opted-out address: only the confirmation of STOP.
+    # Sent even to an opted-out address: the confirmation of STOP, and the replies to
+    # MY DATA and DELETE, which work after STOP too.
     ignores_opt_out: bool = False
 
 

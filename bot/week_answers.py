@@ -119,16 +119,37 @@ async def _write_period_answers(session, writer, row: Survey, answered_in_period
         .order_by(Answer.answered_at, Answer.id)
         .execution_options(yield_per=ROWS_PER_BATCH)
     )
+    # Residents answer several questions and most answers are one of a few choices, so
+    # pseudonyms and answer texts are computed once each.
+    respondents: dict[int, str] = {}
+    texts: dict[tuple[str, object], str] = {}
+    slug = csv_value(row.slug)
+    question_cells = {
+        question_id: (csv_value(question_id), csv_value(survey.text(question.text, locale)))
+        for question_id, question in questions.items()
+    }
     count = 0
     async for resident_pk, question_id, value, answered_at in await session.stream(statement):
         question = questions.get(question_id)
         if question is None:
             continue
-        answer = answer_value(survey, question, value, locale)
+        text_key = (question_id, _hashable(value))
+        answer = texts.get(text_key)
+        if answer is None:
+            answer = texts[text_key] = csv_value(answer_value(survey, question, value, locale))
         # An anonymous answer (of an erased resident, bot.erasure) has no respondent id.
-        respondent = respondent_id(key, resident_pk) if resident_pk is not None else None
-        cells = [row.slug, respondent, question_id, survey.text(question.text, locale), answer]
-        cells.append(answered_at.astimezone(zone).date().isoformat())
-        writer.writerow([csv_value(cell) for cell in cells])
+        respondent = ""
+        if resident_pk is not None:
+            respondent = respondents.get(resident_pk)
+            if respondent is None:
+                respondent = respondents[resident_pk] = csv_value(respondent_id(key, resident_pk))
+        # An ISO date needs no escaping for spreadsheets.
+        answered = answered_at.astimezone(zone).date().isoformat()
+        writer.writerow([slug, respondent, *question_cells[question_id], answer, answered])
         count += 1
     return count
+
+
+def _hashable(value: object) -> object:
+    """Return ``value`` (a stored answer: a number, text, or list of them) as a dict key."""
+    return tuple(value) if isinstance(value, list) else value

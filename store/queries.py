@@ -6,14 +6,35 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows.model import AnswerValue
-from store.models import Address, Answer, Response, Survey
+from store.models import Address, Answer, Conversation, Resident, Response, Survey
 
 
-async def lock_address(session: AsyncSession, channel: str, value: str) -> Address | None:
-    """Return the address with a row lock (PostgreSQL), so two messages from one resident
-    are handled one after the other. SQLite serialises writers already."""
-    statement = select(Address).where(Address.channel == channel, Address.value == value).with_for_update()
-    return (await session.execute(statement)).scalar_one_or_none()
+async def lock_address(
+    session: AsyncSession, channel: str, value: str
+) -> tuple[Address, Conversation | None, Resident | None, Survey | None] | None:
+    """Return the address with its conversation, resident and the conversation's survey,
+    the address locked (PostgreSQL), so two messages from one resident are handled one
+    after the other. SQLite serialises writers already.
+
+    On PostgreSQL the lock is taken first, by a statement of its own: a statement that
+    waits for a row lock sees the new version of the locked row only, and would return
+    the conversation as it was before the other message changed it. One statement then
+    loads all four. While the caller holds the survey, a lookup of it by primary key is
+    answered from the session without a query (the session's identity map holds its
+    rows only by weak reference).
+    """
+    where = (Address.channel == channel, Address.value == value)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(Address.id).where(*where).with_for_update())
+    statement = (
+        select(Address, Conversation, Resident, Survey)
+        .outerjoin(Conversation, Conversation.address_id == Address.id)
+        .outerjoin(Resident, Resident.id == Address.resident_id)
+        .outerjoin(Survey, Survey.id == Conversation.survey_id)
+        .where(*where)
+    )
+    found = (await session.execute(statement)).one_or_none()
+    return None if found is None else tuple(found)
 
 
 async def open_surveys_for(session: AsyncSession, resident_id: int) -> list[Survey]:
@@ -27,14 +48,21 @@ async def open_surveys_for(session: AsyncSession, resident_id: int) -> list[Surv
     return list((await session.execute(statement)).scalars())
 
 
-async def get_response(session: AsyncSession, survey_pk: int, resident_id: int) -> Response | None:
-    statement = select(Response).where(Response.survey_id == survey_pk, Response.resident_id == resident_id)
-    return (await session.execute(statement)).scalar_one_or_none()
-
-
-async def answers_of(session: AsyncSession, response_id: int) -> dict[str, Answer]:
-    rows = (await session.execute(select(Answer).where(Answer.response_id == response_id))).scalars()
-    return {answer.question_id: answer for answer in rows}
+async def response_with_answers(
+    session: AsyncSession, survey_pk: int, resident_id: int
+) -> tuple[Response | None, dict[str, Answer]]:
+    """Return the resident's response to a survey and its answers by question id, in one query."""
+    statement = (
+        select(Response, Answer)
+        .outerjoin(Answer, Answer.response_id == Response.id)
+        .where(Response.survey_id == survey_pk, Response.resident_id == resident_id)
+    )
+    response: Response | None = None
+    answers: dict[str, Answer] = {}
+    for response, answer in (await session.execute(statement)).all():
+        if answer is not None:
+            answers[answer.question_id] = answer
+    return response, answers
 
 
 def answer_values(answers: dict[str, Answer]) -> dict[str, AnswerValue]:

@@ -203,6 +203,41 @@ async def test_delete_cancelled_keeps_data_and_question(db):
     assert await count(db, Address) == 1
 
 
+async def test_my_data_works_after_stop(db):
+    panel = ConsolePanel(db[1])
+    await panel.load_survey()
+    await say_all(panel, (*JOIN, "2", "STOP"))
+    assert await panel.say("4") == ""
+    reply = await panel.say("MIJN GEGEVENS")
+    assert "Dit bewaren we over jou." in reply
+    # The survey question waits for START; it is not asked while the resident stopped.
+    assert "Vraag 2 van 7" not in reply
+    assert reply.endswith("Wil je dat we al je gegevens verwijderen? Stuur dan VERWIJDER.")
+    reply = await panel.say("START")
+    assert "Welkom terug!" in reply
+    assert "Vraag 2 van 7" in reply
+
+
+async def test_delete_works_after_stop(db):
+    panel = ConsolePanel(db[1])
+    await panel.load_survey()
+    await say_all(panel, (*JOIN, "2", "STOP"))
+    reply = await panel.say("VERWIJDER")
+    assert ERASE_QUESTION in reply
+    reply = await panel.say("nee")
+    assert reply == "Goed, we hebben niets verwijderd."
+    assert await count(db, Resident) == 1
+    assert await panel.say("4") == ""
+    assert "Vraag 2 van 7" in await panel.say("START")
+
+    await panel.say("STOP")
+    await panel.say("VERWIJDER")
+    reply = await panel.say("ja")
+    assert "Al je gegevens zijn verwijderd" in reply
+    assert await count(db, Resident) == 0
+    assert await count(db, Answer) == 1
+
+
 async def test_delete_question_says_answers_stay_anonymous(db):
     panel = ConsolePanel(db[1])
     await say_all(panel, JOIN)

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.channels.types import Channel, InboundKind
 from bot.publishing import publish
@@ -16,7 +16,7 @@ from bot.schedule_policy import SendPolicy
 from bot.scheduler import PanelScheduler
 from bot.segments import Segment
 from store.db import create_engine, create_sessionmaker
-from store.models import Answer, OutboxMessage, Survey
+from store.models import Address, Answer, OutboxMessage, Resident, Survey
 from tests.harness import ConsolePanel
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -270,6 +270,18 @@ async def test_opted_out_resident_not_invited(db):
     await publish_survey(db, panel, clock, opens=MONDAY_10, closes=MONDAY_10 + timedelta(days=7))
     await PanelScheduler(db[1], policy(), clock=clock).tick()
     assert len(await outbox(db, "invitation")) == 1
+
+
+async def test_resident_without_current_consent_not_invited(db):
+    clock = Clock(MONDAY_10)
+    panel = await panel_with_residents(db)
+    async with db[1]() as session, session.begin():
+        bob = (await session.execute(select(Address).where(Address.value == "bob"))).scalar_one()
+        await session.execute(update(Resident).where(Resident.id == bob.resident_id).values(consent_version="2"))
+    await publish_survey(db, panel, clock, opens=MONDAY_10, closes=MONDAY_10 + timedelta(days=7))
+    await PanelScheduler(db[1], policy(privacy_version="2"), clock=clock).tick()
+    [invitation] = await outbox(db, "invitation")
+    assert invitation.address_id == bob.id
 
 
 async def test_opening_across_autumn_clock_change(db):

@@ -42,7 +42,7 @@ async def answer(turn: Turn, text: str) -> None:
         return
     if result.value != YES:
         nothing_deleted = t.gettext("Fine, we have deleted nothing.")
-        if consent.needs_consent(turn):
+        if consent.needs_consent(turn) and turn.address.opted_out_at is None:
             await consent.ask(turn, nothing_deleted)
         else:
             await pending.resume(turn, nothing_deleted)

@@ -28,8 +28,14 @@ INTERRUPTIONS = (IDEA, LANGUAGE, TOPICS, PRIVACY, ERASE)
 
 
 async def current_prompt(turn: Turn) -> Prompt | None:
-    """Return the pending prompt of the conversation, or None when nothing is pending."""
+    """Return the pending prompt of the conversation, or None when nothing is pending.
+
+    An opted-out resident has nothing pending but the erasure question: their answers
+    to anything else are ignored until they send START.
+    """
     flow = turn.conversation.flow
+    if turn.address.opted_out_at is not None and flow != ERASE:
+        return None
     if flow == onboarding.FLOW:
         return onboarding.prompt(turn)
     if flow in (survey_flow.FLOW, survey_flow.OFFER):
@@ -76,6 +82,8 @@ async def resume(turn: Turn, *preface: str) -> None:
     turn.conversation.context = None
     turn.set_step(saved["flow"], saved["step"], saved["survey_id"])
     pending = await current_prompt(turn)
-    if pending is None and turn.conversation.flow in (survey_flow.FLOW, survey_flow.OFFER):
+    # No prompt for a survey means it has closed in the meantime (unless the resident
+    # opted out, which hides every prompt).
+    if pending is None and turn.address.opted_out_at is None and turn.conversation.flow in (survey_flow.FLOW, survey_flow.OFFER):
         turn.set_step(survey_flow.IDLE)
     turn.say(*preface, prompt=pending)

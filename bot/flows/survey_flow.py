@@ -11,7 +11,7 @@ from bot.segments import Segment
 from bot.surveys import get_survey, survey_model
 from bot.turn import Prompt, Turn
 from store.models import Answer, Response, Survey
-from store.queries import answer_values, answers_of, get_response, open_surveys_for
+from store.queries import answer_values, open_surveys_for, response_with_answers
 
 FLOW = "survey"
 OFFER = "offer"
@@ -36,8 +36,7 @@ async def start(turn: Turn, row: Survey, *preface: str) -> None:
     """Begin (or continue) ``row`` for the resident, with the intro and the next question."""
     assert turn.resident is not None
     survey = survey_model(row)
-    response = await _response(turn, row)
-    answers = await answers_of(turn.session, response.id)
+    response, answers = await _response(turn, row)
     question = _next_unanswered(survey, answers)
     if question is None:
         await _complete(turn, survey, response, *preface)
@@ -171,8 +170,7 @@ async def _store_and_continue(
     turn: Turn, row: Survey, survey: SurveyModel, question: Question, value: object, *preface: str
 ) -> None:
     assert turn.resident is not None
-    response = await _response(turn, row)
-    answers = await answers_of(turn.session, response.id)
+    response, answers = await _response(turn, row)
     stored = answers.get(question.id)
     if stored is None:
         stored = Answer(response_id=response.id, question_id=question.id)
@@ -181,7 +179,6 @@ async def _store_and_continue(
     stored.value = value
     stored.skipped = value is None
     stored.answered_at = turn.now
-    await turn.session.flush()
 
     following = _next_unanswered(survey, answers)
     if following is None:
@@ -202,16 +199,17 @@ async def _complete(turn: Turn, survey: SurveyModel, response: Response, *prefac
     )
 
 
-async def _response(turn: Turn, row: Survey) -> Response:
-    """Return the resident's response to ``row``, creating it at their first answer (an
-    invitation that is the first question starts a conversation without one)."""
+async def _response(turn: Turn, row: Survey) -> tuple[Response, dict[str, Answer]]:
+    """Return the resident's response to ``row`` and its answers, creating the response at
+    their first answer (an invitation that is the first question starts a conversation
+    without one)."""
     assert turn.resident is not None
-    response = await get_response(turn.session, row.id, turn.resident.id)
+    response, answers = await response_with_answers(turn.session, row.id, turn.resident.id)
     if response is None:
         response = Response(survey_id=row.id, resident_id=turn.resident.id, channel=turn.address.channel, started_at=turn.now)
         turn.session.add(response)
         await turn.session.flush()
-    return response
+    return response, answers
 
 
 def _next_unanswered(survey: SurveyModel, answers: dict[str, Answer]) -> Question | None:
