@@ -36,7 +36,7 @@ _RIGHTS_KEYWORDS = (Keyword.MY_DATA, Keyword.ERASE)
 # The flows in which a resident who still has to agree to a newer privacy statement may
 # answer: that question itself, and the confirmation of an erasure.
 _FLOWS_BEFORE_CONSENT = (pending.PRIVACY, pending.ERASE)
-# How old the recorded time of a resident's last message may get before it is updated.
+# Maximum age of the stored time of a resident's last message before a new message updates it.
 _INBOUND_NOTE_INTERVAL = timedelta(minutes=1)
 
 
@@ -276,8 +276,8 @@ def _note_inbound(turn: Turn) -> None:
     """Record that the resident wrote: it opens WhatsApp's 24-hour window and shows the
     address is reachable again after a delivery failure.
 
-    A time less than a minute old is kept, which saves a write for each quick answer and
-    only makes the window end that much earlier.
+    A time less than a minute old is kept. That saves a write for each quick reply and
+    makes the window end at most a minute earlier.
     """
     last = turn.address.last_inbound_at
     if last is None or not timedelta(0) <= turn.now - last < _INBOUND_NOTE_INTERVAL:

@@ -2,8 +2,7 @@
 
 The channel message id is claimed by a unique insert in the same transaction as the
 engine's state change and the outbox rows of its replies. A redelivery, even one that
-overlaps the first delivery, fails the insert, and its transaction, with whatever the
-engine did in it, rolls back.
+overlaps the first delivery, fails the insert, so its whole transaction rolls back.
 """
 
 from __future__ import annotations
@@ -56,8 +55,8 @@ class InboundProcessor:
     async def _handle(self, inbound: Inbound, locale: str | None) -> Handled:
         async with self.sessionmaker() as session, session.begin():
             handled = await self.engine.handle(session, inbound, locale=locale)
-            # Linked to its address, so erasing the address erases the message id. It
-            # goes in with the replies; a repeated id rolls back the whole turn.
+            # Linked to its address, so erasing the address erases the message id. A
+            # repeated id fails this insert and rolls back the whole turn.
             await session.execute(
                 insert(InboundMessage).values(channel=inbound.channel, message_id=inbound.message_id, address_id=handled.address_id)
             )

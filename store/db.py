@@ -55,7 +55,8 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
         # Every transaction starts with BEGIN IMMEDIATE, so only one at a time can run.
         # With one connection the others wait in the pool's queue and start the moment it
-        # is free; with more, they would poll SQLite's busy handler and sleep up to 100 ms.
+        # is free. With more, they would poll SQLite's busy handler, which sleeps up to
+        # 100 ms between tries (sqliteDefaultBusyCallback in SQLite's main.c).
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(url, connect_args=connect_args, **kwargs)

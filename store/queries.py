@@ -16,9 +16,9 @@ async def lock_address(
     the address locked (PostgreSQL), so two messages from one resident are handled one
     after the other. SQLite serialises writers already.
 
-    On PostgreSQL the lock is taken first, by a statement of its own: a statement that
-    waits for a row lock sees the new version of the locked row only, and would return
-    the conversation as it was before the other message changed it. One statement then
+    On PostgreSQL a statement of its own takes the lock first. A statement that waits for
+    a row lock reads the new version of the locked row only, so a joined conversation
+    would come back as it was before the other message changed it. One statement then
     loads all four. While the caller holds the survey, a lookup of it by primary key is
     answered from the session without a query (the session's identity map holds its
     rows only by weak reference).

@@ -28,7 +28,7 @@ async def test_two_first_messages_from_new_address_both_handled(postgres_url):
     try:
         numbers = [f"+316200000{n:02d}" for n in range(ADDRESSES)]
         # Both messages of a number start before either commits, so both find no address
-        # and both insert it; the second insert waits for the first and then fails.
+        # and both insert it. The second insert waits for the first and then fails.
         handled = await asyncio.gather(
             *(processor.process(first_message(number, f"SM{number}-{n}")) for number in numbers for n in (1, 2))
         )

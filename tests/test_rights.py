@@ -210,7 +210,7 @@ async def test_my_data_works_after_stop(db):
     assert await panel.say("4") == ""
     reply = await panel.say("MIJN GEGEVENS")
     assert "Dit bewaren we over jou." in reply
-    # The survey question waits for START; it is not asked while the resident stopped.
+    # The survey question waits for START and is not asked while the resident stopped.
     assert "Vraag 2 van 7" not in reply
     assert reply.endswith("Wil je dat we al je gegevens verwijderen? Stuur dan VERWIJDER.")
     reply = await panel.say("START")
