@@ -129,24 +129,27 @@ async def _write_period_answers(session, writer, row: Survey, answered_in_period
         for question_id, question in questions.items()
     }
     count = 0
-    async for resident_pk, question_id, value, answered_at in await session.stream(statement):
-        question = questions.get(question_id)
-        if question is None:
-            continue
-        text_key = (question_id, _hashable(value))
-        answer = texts.get(text_key)
-        if answer is None:
-            answer = texts[text_key] = csv_value(answer_value(survey, question, value, locale))
-        # An anonymous answer (of an erased resident, bot.erasure) has no respondent id.
-        respondent = ""
-        if resident_pk is not None:
-            respondent = respondents.get(resident_pk)
-            if respondent is None:
-                respondent = respondents[resident_pk] = csv_value(respondent_id(key, resident_pk))
-        # An ISO date needs no escaping for spreadsheets.
-        answered = answered_at.astimezone(zone).date().isoformat()
-        writer.writerow([slug, respondent, *question_cells[question_id], answer, answered])
-        count += 1
+    result = await session.stream(statement)
+    # Whole batches, so the loop switches into the database driver once per batch.
+    async for batch in result.partitions():
+        for resident_pk, question_id, value, answered_at in batch:
+            question = questions.get(question_id)
+            if question is None:
+                continue
+            text_key = (question_id, _hashable(value))
+            answer = texts.get(text_key)
+            if answer is None:
+                answer = texts[text_key] = csv_value(answer_value(survey, question, value, locale))
+            # An anonymous answer (of an erased resident, bot.erasure) has no respondent id.
+            respondent = ""
+            if resident_pk is not None:
+                respondent = respondents.get(resident_pk)
+                if respondent is None:
+                    respondent = respondents[resident_pk] = csv_value(respondent_id(key, resident_pk))
+            # An ISO date needs no escaping for spreadsheets.
+            answered = answered_at.astimezone(zone).date().isoformat()
+            writer.writerow([slug, respondent, *question_cells[question_id], answer, answered])
+            count += 1
     return count
 
 
