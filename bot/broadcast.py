@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, and_, cast, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,11 +33,16 @@ from store.models import Address, Conversation, OutboxMessage, Resident, Respons
 log = logging.getLogger(__name__)
 
 INVITATION, REMINDER, CLOSING = "invitation", "reminder", "closing"
-DEFAULT_BATCH_SIZE = 2000
+DEFAULT_BATCH_SIZE = 5000
+# Flows in which a conversation waits for no answer, so an invitation may move it on.
+_IDLE_FLOWS = (survey_flow.IDLE, survey_flow.OFFER)
+_WHATSAPP = Channel.WHATSAPP.value
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(NamedTuple):
+    """A resident's address to invite. A named tuple, because a broadcast makes one per
+    resident and a tuple is the cheapest to build from a row."""
+
     resident_id: int
     address_id: int
     channel: str
@@ -129,7 +134,8 @@ async def count_recipients(session: AsyncSession, row: Survey, policy: SendPolic
     channels = _invited_channels(row, policy)
     counts: dict[str, int] = {}
     seen: set[int] = set()
-    for recipient in (await session.execute(statement)).all():
+    for found in (await session.execute(statement)).all():
+        recipient = Recipient._make(found)
         if recipient.channel not in channels or recipient.resident_id in seen or not _agreed(recipient, policy):
             continue
         seen.add(recipient.resident_id)
@@ -174,7 +180,7 @@ def starts_with_question(recipient: Recipient) -> bool:
     Only an idle conversation can move to the survey's first question. On WhatsApp the
     invitation may have to go as the approved template, which has only the short text.
     """
-    return recipient.flow in (survey_flow.IDLE, survey_flow.OFFER) and recipient.channel != Channel.WHATSAPP.value
+    return recipient.flow in _IDLE_FLOWS and recipient.channel != _WHATSAPP
 
 
 async def send_reminders(session: AsyncSession, row: Survey, policy: SendPolicy, now: datetime) -> int | None:
@@ -312,15 +318,16 @@ async def _recipients(session: AsyncSession, row: Survey, batch: tuple[int, int]
     recipients: list[Recipient] = []
     seen: set[int] = set()
     for found in (await session.execute(_recipient_statement(row, policy, batch))).all():
-        if found.channel not in channels or found.resident_id in seen or not _agreed(found, policy):
-            continue
-        seen.add(found.resident_id)
         # The statement selects Recipient's fields in their order.
-        recipients.append(Recipient(*found))
+        recipient = Recipient._make(found)
+        if recipient.channel not in channels or recipient.resident_id in seen or not _agreed(recipient, policy):
+            continue
+        seen.add(recipient.resident_id)
+        recipients.append(recipient)
     return recipients
 
 
-def _agreed(recipient, policy: SendPolicy) -> bool:
+def _agreed(recipient: Recipient, policy: SendPolicy) -> bool:
     """Return whether the resident agreed to the current privacy statement. Those who did
     not are asked again when they next write, and are not invited until they agree."""
     return not is_older(recipient.consent_version, policy.privacy_version)
@@ -355,7 +362,7 @@ async def _write_invitations(
         earlier = recent.get(recipient.resident_id)
         send_at = policy.invitation_time(now, earlier) if earlier else first_send_at
         groups.setdefault((recipient.locale, starts, send_at), []).append(recipient.address_id)
-        if recipient.flow in (survey_flow.IDLE, survey_flow.OFFER):
+        if recipient.flow in _IDLE_FLOWS:
             idle.append((recipient.address_id, starts))
     rendered: dict[tuple[str, bool], Invitation] = {}
     for (locale, starts, send_at), address_ids in groups.items():

@@ -10,6 +10,7 @@ survey loses its place. Declining is a STOP.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -27,6 +28,8 @@ _AGREE_QUESTION = Question(id="privacy", type=QuestionType.YES_NO, text={"nl": "
 _VERSION_PART = re.compile(r"\d+")
 
 
+# A panel has a handful of versions, and a broadcast compares one per resident.
+@functools.lru_cache(maxsize=256)
 def is_older(agreed: str, current: str) -> bool:
     """Return whether version ``agreed`` is older than ``current``.
 
