@@ -8,7 +8,7 @@ measured.
 
 Then runs the real PanelScheduler's tick with a fixed clock until the survey's invitations
 are all enqueued: the first tick opens the survey, and each tick writes up to 50 batches
-of 2,000 invitations (bot.broadcast.enqueue_invitation_batch). Measures the elapsed time
+of 5,000 invitations (bot.broadcast.enqueue_invitation_batch). Measures the elapsed time
 and the process's peak memory in that phase: max RSS before and after (getrusage), and
 in a second, identical pass on a reset outbox the tracemalloc peak.
 
