@@ -59,6 +59,8 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
         # 100 ms between tries (sqliteDefaultBusyCallback in SQLite's main.c).
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
+        # A transaction waits for the connection as long as it would wait for the lock.
+        kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
         engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
