@@ -14,14 +14,13 @@ behind a load balancer allows ``per_minute`` on its own, and a restart forgets t
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import secrets
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from bot.logs import address_tag
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +32,6 @@ Key = tuple[str, str]
 WINDOW_SECONDS = 60.0
 # About 200 bytes of state per address, so 100,000 addresses take about 20 MB.
 DEFAULT_MAX_ADDRESSES = 100_000
-# Hex digits of the address pseudonym in log lines.
-_PSEUDONYM_LENGTH = 10
 
 
 @dataclass(slots=True)
@@ -60,9 +57,9 @@ class InboundLimiter:
     minute is forgotten anyway, because its bucket is full again by then.
 
     Drops are logged as one WARNING per address per minute, with the number dropped in
-    that minute. The address appears only as a pseudonym: a keyed hash with a random key
-    of this limiter, so lines of one process can be linked but no number or chat id can
-    be recovered from them. ``dropped`` counts the drops per channel since the start.
+    that minute. The address appears only by its tag (bot.logs.address_tag), the same as
+    in the engine's log lines of that process. ``dropped`` counts the drops per channel
+    since the start.
     """
 
     def __init__(self, per_minute: int, *, clock: Clock = time.monotonic, max_addresses: int = DEFAULT_MAX_ADDRESSES) -> None:
@@ -78,7 +75,6 @@ class InboundLimiter:
         # Both are in order of last use (buckets) and of first drop (windows).
         self._buckets: OrderedDict[Key, _Bucket] = OrderedDict()
         self._drop_windows: OrderedDict[Key, _DropWindow] = OrderedDict()
-        self._pseudonym_key = secrets.token_bytes(16)
 
     @property
     def enabled(self) -> bool:
@@ -131,11 +127,6 @@ class InboundLimiter:
             key, window = self._drop_windows.popitem(last=False)
             self._log_drops(key, window)
 
-    def pseudonym(self, channel: str, address: str) -> str:
-        """Return the short keyed hash that stands for ``address`` in log lines."""
-        digest = hmac.new(self._pseudonym_key, f"{channel}:{address}".encode("utf-8", "surrogatepass"), hashlib.sha256)
-        return digest.hexdigest()[:_PSEUDONYM_LENGTH]
-
     def _take_bucket(self, key: Key, now: float) -> _Bucket:
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -164,6 +155,6 @@ class InboundLimiter:
             "inbound limit: dropped %d %s message(s) from address %s in the last minute (limit %d a minute)",
             window.count,
             channel,
-            self.pseudonym(channel, address),
+            address_tag(channel, address),
             self.per_minute,
         )
