@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.cli_survey import database_exists
 from bot.export import Cell, ExportPlan, plan_export, response_rows, write_csv, write_xlsx
+from bot.i18n import texts
 from bot.pseudonyms import survey_export_key
 from bot.reference_population import ReferenceFileError
 from bot.representativeness import ReferenceSetup, ReferenceSetupError, load_reference_setup
@@ -38,7 +39,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     export.add_argument(
         "--format", choices=["csv", "xlsx"], help="file format (default: from the suffix of --out, else csv)"
     )
-    export.add_argument("--lang", choices=["nl", "en"], help="language of option labels (default: DEFAULT_LOCALE)")
+    export.add_argument("--lang", choices=["nl", "en"], help="language of option labels and of the xlsx file's sheet names and About sheet (default: DEFAULT_LOCALE)")
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -154,8 +155,9 @@ def _print_outcome(plan: ExportPlan, count: int, out: Path) -> None:
             f"(the minimum group size, CHATPANEL_MIN_GROUP_SIZE)",
             file=sys.stderr,
         )
-    if plan.weighting_problem:
-        print(f"chatpanel: warning: no weight column. {plan.weighting_problem}", file=sys.stderr)
+    note = plan.weighting_note(texts("en"))
+    if note:
+        print(f"chatpanel: warning: no weight column. {note}", file=sys.stderr)
     if count == 0:
         print(f"chatpanel: warning: survey {plan.survey_row.slug!r} has no responses yet; {out} has only the header row", file=sys.stderr)
     weights = "with weights" if plan.weights is not None else "without weights"

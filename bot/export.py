@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.flows.model import NO, YES, Question, QuestionType
 from bot.flows.model import Survey as SurveyModel
-from bot.i18n import texts
-from bot.panel_weights import survey_weights
+from bot.i18n import Texts, texts
+from bot.panel_weights import WeightingProblem, survey_weights
 from bot.profile import AGE_BANDS
 from bot.pseudonyms import respondent_id, survey_export_key
 from bot.representativeness import ReferenceSetup
@@ -57,10 +57,27 @@ FIXED_COLUMNS = ("respondent", "channel", "started", "completed")
 
 @dataclass(frozen=True)
 class LeftOutColumn:
-    """A profile column left out of an export, and the reason for readers."""
+    """A profile column left out of an export, because a group (of ``grouped_by``, a
+    profile column or "combination" of both) is smaller than ``min_group_size``."""
 
     column: str
-    reason: str
+    grouped_by: str
+    min_group_size: int
+
+    @property
+    def reason(self) -> str:
+        """The reason in English, for the command line."""
+        return self.describe(texts("en"))
+
+    def describe(self, t: Texts) -> str:
+        """Return the reason in ``t``'s language."""
+        if self.grouped_by == "age_band":
+            return t.gettext("an age band has fewer than %(count)s respondents", count=self.min_group_size)
+        if self.grouped_by == "district":
+            return t.gettext("a district has fewer than %(count)s respondents", count=self.min_group_size)
+        return t.gettext(
+            "a combination of age band and district has fewer than %(count)s respondents", count=self.min_group_size
+        )
 
 
 @dataclass(frozen=True)
@@ -78,12 +95,28 @@ class ExportPlan:
     left_out: tuple[LeftOutColumn, ...]
     # Resident id to weight, or None when the export has no weight column.
     weights: Mapping[int, float] | None
-    # The reason for leaving out the weight column although weighting is configured.
-    weighting_problem: str | None
+    # Why the weight column is left out although weighting is configured: the survey's
+    # results cannot be weighted (with the label of the category concerned), or the
+    # weights would show the profile columns named in ``weights_hidden_by``.
+    weighting_problem: WeightingProblem | None
+    weighting_problem_label: str | None
+    weights_hidden_by: tuple[str, ...]
     # True when the cap on weights kept the weighted shares from fitting exactly.
     weights_capped: bool
     responses: int
     created_at: datetime
+
+    def weighting_note(self, t: Texts) -> str | None:
+        """Return in ``t``'s language why the weight column is left out, or None."""
+        if self.weighting_problem is not None:
+            return self.weighting_problem.describe(t, self.weighting_problem_label)
+        if not self.weights_hidden_by:
+            return None
+        if len(self.weights_hidden_by) == 1:
+            columns = self.weights_hidden_by[0]
+        else:
+            columns = t.gettext("%(first)s and %(second)s", first=self.weights_hidden_by[0], second=self.weights_hidden_by[1])
+        return t.gettext("Weights are left out because they differ by %(columns)s, which the export leaves out.", columns=columns)
 
     @property
     def header(self) -> list[str]:
@@ -101,16 +134,14 @@ async def plan_export(
     profiles = await _respondent_profiles(session, survey_row.id)
     included, left_out = profile_columns(profiles, setup, settings.min_group_size)
     computed = await survey_weights(session, survey_row.id, setup, settings.min_group_size)
-    weights, problem = computed.weights, None
+    weights, label, hidden = computed.weights, None, ()
     if computed.problem is not None:
         category = computed.problem.category
         label = setup.label(computed.problem.characteristic, category) if setup and category else None
-        problem = computed.problem.describe(texts("en"), label)
     elif weights is not None:
-        hidden = [name for name in setup.weighting if _PROFILE_COLUMN[name] not in included]
+        hidden = tuple(name for name in setup.weighting if _PROFILE_COLUMN[name] not in included)
         if hidden:
             weights = None
-            problem = f"Weights are left out because they differ by {' and '.join(hidden)}, which the export leaves out."
     return ExportPlan(
         survey_row=survey_row,
         survey=survey_model(survey_row),
@@ -121,7 +152,9 @@ async def plan_export(
         profile=included,
         left_out=left_out,
         weights=weights,
-        weighting_problem=problem,
+        weighting_problem=computed.problem,
+        weighting_problem_label=label,
+        weights_hidden_by=hidden,
         weights_capped=weights is not None and computed.capped,
         responses=sum(profiles.values()),
         created_at=utcnow(),
@@ -144,13 +177,12 @@ def profile_columns(
     included, left_out = [], []
     for column in candidates:
         if _smallest_group(profiles, (column,), setup) < min_group_size:
-            left_out.append(LeftOutColumn(column, f"{_CATEGORY_NAME[column]} has fewer than {min_group_size} respondents"))
+            left_out.append(LeftOutColumn(column, column, min_group_size))
         else:
             included.append(column)
     if len(included) == 2 and _smallest_group(profiles, tuple(included), setup) < min_group_size:
         included.remove("district")
-        reason = f"a combination of age band and district has fewer than {min_group_size} respondents"
-        left_out.append(LeftOutColumn("district", reason))
+        left_out.append(LeftOutColumn("district", "combination", min_group_size))
     return tuple(included), tuple(left_out)
 
 
@@ -203,8 +235,9 @@ async def write_csv(plan: ExportPlan, rows: AsyncIterator[list[Cell]], path: Pat
 async def write_xlsx(plan: ExportPlan, rows: AsyncIterator[list[Cell]], path: Path) -> int:
     """Write a workbook to ``path`` with the sheets "Responses" (bold, frozen header row)
     and "About" (what the export contains). Returns the number of response rows."""
+    t = texts(plan.locale)
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Responses")
+    sheet = workbook.create_sheet(t.gettext("Responses"))
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
     sheet.append([_xlsx_cell(sheet, value, bold) for value in plan.header])
@@ -219,7 +252,7 @@ async def write_xlsx(plan: ExportPlan, rows: AsyncIterator[list[Cell]], path: Pa
         with contextlib.suppress(Exception):
             workbook.save(path)
         raise
-    about = workbook.create_sheet("About")
+    about = workbook.create_sheet(t.gettext("About"))
     for label, value in about_lines(plan, count):
         about.append([_xlsx_cell(about, label, bold), _xlsx_cell(about, value)])
     workbook.save(path)
@@ -227,23 +260,28 @@ async def write_xlsx(plan: ExportPlan, rows: AsyncIterator[list[Cell]], path: Pa
 
 
 def about_lines(plan: ExportPlan, count: int) -> list[tuple[str, str | int]]:
-    """Return the "About" sheet as (label, value) pairs."""
+    """Return the "About" sheet as (label, value) pairs, in the export's language."""
     survey, locale = plan.survey, plan.locale
-    if plan.weights is not None:
-        weights = "yes"
-        if plan.weights_capped:
-            weights += f" (capped at {plan.setup.weight_cap:g} times the mean weight, so weighted shares fit the population only roughly)"
+    t = texts(locale)
+    note = plan.weighting_note(t)
+    if plan.weights is None:
+        weights = t.gettext("no. %(reason)s", reason=note) if note else t.gettext("no, because weighting is not configured")
+    elif plan.weights_capped:
+        weights = t.gettext(
+            "yes, capped at %(cap)s times the mean weight, so weighted shares fit the population only roughly",
+            cap=t.number(plan.setup.weight_cap),
+        )
     else:
-        weights = f"no. {plan.weighting_problem}" if plan.weighting_problem else "no, because weighting is not configured"
-    left_out = "; ".join(f"{item.column} ({item.reason})" for item in plan.left_out) or "none"
+        weights = t.gettext("yes")
+    left_out = "; ".join(f"{item.column} ({item.describe(t)})" for item in plan.left_out) or t.gettext("none")
     return [
-        ("Survey", plan.survey_row.slug),
-        ("Title", survey.text(survey.title, locale)),
-        ("Asked by", survey.text(survey.requested_by, locale)),
-        ("Exported", plan.created_at.astimezone(plan.zone).strftime(MINUTE_FORMAT) + f" ({plan.zone.key})"),
-        ("Responses", count),
-        ("Weights included", weights),
-        ("Profile columns left out", left_out),
+        (t.gettext("Survey"), plan.survey_row.slug),
+        (t.gettext("Title"), survey.text(survey.title, locale)),
+        (t.gettext("Asked by"), survey.text(survey.requested_by, locale)),
+        (t.gettext("Exported"), plan.created_at.astimezone(plan.zone).strftime(MINUTE_FORMAT) + f" ({plan.zone.key})"),
+        (t.gettext("Responses"), count),
+        (t.gettext("Weights included"), weights),
+        (t.gettext("Profile columns left out"), left_out),
     ]
 
 
@@ -262,7 +300,6 @@ def xlsx_text(text: str) -> str:
 
 
 _PROFILE_COLUMN = {"age": "age_band", "district": "district"}
-_CATEGORY_NAME = {"age_band": "an age band", "district": "a district"}
 
 
 async def _respondent_profiles(session: AsyncSession, survey_pk: int) -> Counter[tuple[str | None, str | None]]:

@@ -238,14 +238,31 @@ async def test_xlsx_about_sheet(db, database_url, tmp_path, capsys):
 
     assert await run_export(settings, SLUG, "--out", str(out)) == 0
 
+    workbook = openpyxl.load_workbook(out)
+    assert workbook.sheetnames == ["Antwoorden", "Over dit bestand"]
+    about = dict(workbook["Over dit bestand"].iter_rows(values_only=True))
+    assert about["Vragenlijst"] == SLUG
+    assert about["Titel"] == "Groen in de wijk"
+    assert about["Gevraagd door"] == "Gemeente Den Haag"
+    assert about["Antwoorden"] == 1
+    assert about["Met gewichten"] == "nee, want weging is niet ingesteld"
+    assert about["Weggelaten profielkolommen"] == "age_band (een leeftijdsgroep heeft minder dan 2 deelnemers)"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} \(Europe/Amsterdam\)", about["Export gemaakt op"])
+
+
+async def test_xlsx_about_sheet_in_english(db, database_url, tmp_path, capsys):
+    panel = await sample_panel(db)
+    await respond(panel, "alice")
+    settings = panel_settings(database_url, min_group_size=2)
+    out = tmp_path / "responses.xlsx"
+
+    assert await run_export(settings, SLUG, "--out", str(out), "--lang", "en") == 0
+
     about = dict(openpyxl.load_workbook(out)["About"].iter_rows(values_only=True))
     assert about["Survey"] == SLUG
-    assert about["Title"] == "Groen in de wijk"
-    assert about["Asked by"] == "Gemeente Den Haag"
     assert about["Responses"] == 1
     assert about["Weights included"] == "no, because weighting is not configured"
     assert about["Profile columns left out"] == "age_band (an age band has fewer than 2 respondents)"
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} \(Europe/Amsterdam\)", about["Exported"])
 
 
 async def test_format_from_suffix_and_option(db, database_url, tmp_path, capsys):
@@ -532,10 +549,10 @@ async def test_weights_absent_when_category_empty(db, database_url, tmp_path, ca
         'chatpanel: warning: no weight column. No respondent is in the category "65+".'
     )
     assert output.out.strip().endswith("6 responses, without weights")
-    header = next(openpyxl.load_workbook(out)["Responses"].iter_rows(values_only=True))
+    header = next(openpyxl.load_workbook(out)["Antwoorden"].iter_rows(values_only=True))
     assert "weight" not in header
-    about = dict(openpyxl.load_workbook(out)["About"].iter_rows(values_only=True))
-    assert about["Weights included"].startswith('no. No respondent is in the category "65+"')
+    about = dict(openpyxl.load_workbook(out)["Over dit bestand"].iter_rows(values_only=True))
+    assert about["Met gewichten"] == 'nee. Geen enkele deelnemer valt in de groep "65+".'
 
 
 async def test_weights_left_out_with_age_column(db, database_url, tmp_path, capsys):
@@ -583,7 +600,7 @@ async def test_formula_answer_neutralised(db, database_url, tmp_path, capsys):
 
     assert rows[0]["help_idea"] == "'" + FORMULA
     assert rows[0]["remarks"] == "'-1 bel mij"
-    sheet = openpyxl.load_workbook(tmp_path / "responses.xlsx")["Responses"]
+    sheet = openpyxl.load_workbook(tmp_path / "responses.xlsx")["Antwoorden"]
     idea = sheet.cell(row=2, column=HEADER.index("help_idea") + 1)
     # An xlsx text cell never runs as a formula, so it keeps the text as typed.
     assert idea.data_type == "s"
