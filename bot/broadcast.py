@@ -329,7 +329,8 @@ async def _recipients(session: AsyncSession, row: Survey, batch: tuple[int, int]
 
 def _agreed(recipient: Recipient, policy: SendPolicy) -> bool:
     """Return whether the resident agreed to the current privacy statement. Those who did
-    not are asked again when they next write, and are not invited until they agree."""
+    not are asked again when they next write, and miss the invitations that are enqueued
+    before they agree."""
     return not is_older(recipient.consent_version, policy.privacy_version)
 
 

@@ -1,7 +1,7 @@
 """The dialogue engine: one inbound message in, a state change and replies out.
 
 The engine never imports a channel. It runs inside the caller's transaction and does not
-commit; the caller claims the message id first and stores the replies in the outbox.
+commit; the caller then claims the message id and stores the replies in the outbox.
 """
 
 from __future__ import annotations
@@ -144,9 +144,11 @@ class Engine:
         if keyword is not None:
             await self._keyword(turn, keyword)
         elif inbound.kind is InboundKind.CHOICE:
-            text = await self._button_text(turn, inbound.payload)
-            if text is not None:
-                await erase.answer(turn, text)
+            # Only the erasure question's own buttons count: an older button, such as an
+            # invitation's "Yes", must not be taken as a yes to erasing.
+            parts = split_payload(inbound.payload)
+            if parts is not None and parts[0] == ERASE_TOKEN:
+                await erase.answer(turn, parts[1])
         elif inbound.kind is InboundKind.TEXT:
             await erase.answer(turn, inbound.text)
         turn.replies[:] = [dataclasses.replace(reply, ignores_opt_out=True) for reply in turn.replies]
@@ -290,6 +292,10 @@ def _note_inbound(turn: Turn) -> None:
 
 def _opt_out(turn: Turn) -> None:
     turn.address.opted_out_at = turn.now
+    if turn.conversation.flow == pending.ERASE:
+        # STOP is the answer to the erasure question too: nothing is erased, and later
+        # messages are not taken as answers to it.
+        pending.drop(turn)
     log.info("address %s opted out", address_tag(turn.address.channel, turn.address.value))
     turn.say(
         turn.t.gettext("You have left the panel and will get no more messages from us. Send START to join again."),

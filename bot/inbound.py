@@ -45,9 +45,12 @@ class InboundProcessor:
                     return False
                 if attempt == 2:
                     raise
-                # A message from the same new address, handled at the same moment in another
-                # transaction, created the address first. Handled again, this turn finds it.
-                log.info("%s message %s raced another first message from its address; handling it again", inbound.channel, inbound.message_id)
+                # Another transaction committed a row this turn also inserted, such as the
+                # address of a new resident who sent two messages at once. Handled again, the
+                # turn finds that row.
+                log.info(
+                    "%s message %s conflicted with a concurrent transaction; handling it again", inbound.channel, inbound.message_id
+                )
         if handled.replies and self.on_queued is not None:
             self.on_queued()
         return True

@@ -92,7 +92,8 @@ class Address(Base):
     channel: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(64))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
-    # Set by STOP: nothing but the STOP confirmation goes to this address until START.
+    # Set by STOP: until START, only the STOP confirmation and replies to MY DATA and
+    # DELETE go to this address.
     opted_out_at: Mapped[datetime | None]
     # Set when the channel reports that it can never reach this address (blocked,
     # unsubscribed, invalid number). Cleared when the address writes to us again.
@@ -344,7 +345,8 @@ class OutboxMessage(Base):
     survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="SET NULL"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"), index=True)
-    # Sent even though the address opted out: the one confirmation of STOP.
+    # Sent even though the address opted out: the confirmation of STOP, and replies to
+    # MY DATA and DELETE.
     ignores_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str] = mapped_column(Text)
     # [{"number": 1, "label": "...", "payload": "..."}, ...]

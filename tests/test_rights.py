@@ -238,6 +238,30 @@ async def test_delete_works_after_stop(db):
     assert await count(db, Answer) == 1
 
 
+async def test_stop_drops_pending_delete_question(db):
+    panel = ConsolePanel(db[1])
+    await panel.load_survey()
+    await say_all(panel, (*JOIN, "2", "VERWIJDER"))
+    await panel.say("STOP")
+    assert await panel.say("doei") == ""
+    assert await panel.say("ja") == ""
+    assert await count(db, Resident) == 1
+    assert "Vraag 2 van 7" in await panel.say("START")
+
+
+async def test_old_button_is_no_yes_to_delete_after_stop(db):
+    panel = ConsolePanel(db[1])
+    survey = await panel.load_survey()
+    await say_all(panel, (*JOIN, "2", "STOP", "VERWIJDER"))
+    # The "Yes" of an invitation to the open survey, pressed while the erasure question waits.
+    reply = await panel.say("", kind=InboundKind.CHOICE, payload=f"offer:{survey.id}|1")
+    assert reply == ""
+    assert await count(db, Resident) == 1
+    reply = await panel.say("", kind=InboundKind.CHOICE, payload="erase|1")
+    assert "Al je gegevens zijn verwijderd" in reply
+    assert await count(db, Resident) == 0
+
+
 async def test_delete_question_says_answers_stay_anonymous(db):
     panel = ConsolePanel(db[1])
     await say_all(panel, JOIN)

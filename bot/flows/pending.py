@@ -75,12 +75,17 @@ def interrupt(turn: Turn, flow: str, step: str) -> None:
     turn.set_step(flow, step, None)
 
 
-async def resume(turn: Turn, *preface: str) -> None:
-    """Go back to where the conversation was before the interruption and re-ask its prompt."""
+def drop(turn: Turn) -> None:
+    """Go back to where the conversation was before the interruption, without a reply."""
     saved = turn.conversation.resume or {"flow": survey_flow.IDLE, "step": None, "survey_id": None}
     turn.conversation.resume = None
     turn.conversation.context = None
     turn.set_step(saved["flow"], saved["step"], saved["survey_id"])
+
+
+async def resume(turn: Turn, *preface: str) -> None:
+    """Go back to where the conversation was before the interruption and re-ask its prompt."""
+    drop(turn)
     pending = await current_prompt(turn)
     # No prompt for a survey means it has closed in the meantime (unless the resident
     # opted out, which hides every prompt).
