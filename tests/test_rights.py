@@ -249,7 +249,7 @@ async def test_stop_drops_pending_delete_question(db):
     assert "Vraag 2 van 7" in await panel.say("START")
 
 
-async def test_old_button_is_no_yes_to_delete_after_stop(db):
+async def test_old_button_after_stop_erases_nothing(db):
     panel = ConsolePanel(db[1])
     survey = await panel.load_survey()
     await say_all(panel, (*JOIN, "2", "STOP", "VERWIJDER"))
