@@ -119,15 +119,7 @@ async def _write_period_answers(session, writer, row: Survey, answered_in_period
         .order_by(Answer.answered_at, Answer.id)
         .execution_options(yield_per=ROWS_PER_BATCH)
     )
-    # Residents answer several questions and most answers are one of a few choices, so
-    # pseudonyms and answer texts are computed once each.
-    respondents: dict[int, str] = {}
-    texts: dict[tuple[str, object], str] = {}
-    slug = csv_value(row.slug)
-    question_cells = {
-        question_id: (csv_value(question_id), csv_value(survey.text(question.text, locale)))
-        for question_id, question in questions.items()
-    }
+    cells = _PeriodCells(row, survey, key, locale, zone)
     count = 0
     result = await session.stream(statement)
     # Whole batches, so the loop switches into the database driver once per batch.
@@ -136,21 +128,44 @@ async def _write_period_answers(session, writer, row: Survey, answered_in_period
             question = questions.get(question_id)
             if question is None:
                 continue
-            text_key = (question_id, _hashable(value))
-            answer = texts.get(text_key)
-            if answer is None:
-                answer = texts[text_key] = csv_value(answer_value(survey, question, value, locale))
-            # An anonymous answer (of an erased resident, bot.erasure) has no respondent id.
-            respondent = ""
-            if resident_pk is not None:
-                respondent = respondents.get(resident_pk)
-                if respondent is None:
-                    respondent = respondents[resident_pk] = csv_value(respondent_id(key, resident_pk))
-            # An ISO date needs no escaping for spreadsheets.
-            answered = answered_at.astimezone(zone).date().isoformat()
-            writer.writerow([slug, respondent, *question_cells[question_id], answer, answered])
+            writer.writerow(cells.row(resident_pk, question, value, answered_at))
             count += 1
     return count
+
+
+class _PeriodCells:
+    """The CSV cells of one survey's answers. Residents answer several questions and most
+    answers are one of a few choices, so each pseudonym and answer text is computed once."""
+
+    def __init__(self, row: Survey, survey, export_key: str, locale: str, zone: ZoneInfo) -> None:
+        self.survey = survey
+        self.export_key = export_key
+        self.locale = locale
+        self.zone = zone
+        self.slug = csv_value(row.slug)
+        self.question_cells = {
+            question.id: (csv_value(question.id), csv_value(survey.text(question.text, locale)))
+            for question in survey.questions
+        }
+        self.respondents: dict[int, str] = {}
+        self.answers: dict[tuple[str, object], str] = {}
+
+    def row(self, resident_pk: int | None, question, value: object, answered_at: datetime) -> list[object]:
+        answer_key = (question.id, _hashable(value))
+        answer = self.answers.get(answer_key)
+        if answer is None:
+            answer = self.answers[answer_key] = csv_value(answer_value(self.survey, question, value, self.locale))
+
+        # An anonymous answer (of an erased resident, bot.erasure) has no respondent id.
+        respondent = ""
+        if resident_pk is not None:
+            respondent = self.respondents.get(resident_pk)
+            if respondent is None:
+                respondent = self.respondents[resident_pk] = csv_value(respondent_id(self.export_key, resident_pk))
+
+        # An ISO date needs no escaping for spreadsheets.
+        answered = answered_at.astimezone(self.zone).date().isoformat()
+        return [self.slug, respondent, *self.question_cells[question.id], answer, answered]
 
 
 def _hashable(value: object) -> object:

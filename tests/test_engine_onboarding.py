@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from sqlalchemy import func, select
 
 from bot.channels.types import InboundKind
@@ -154,3 +156,24 @@ async def test_start_after_stop_before_consent(db):
     reply = await panel.say("START")
     assert "Welkom terug" not in reply
     assert "Doe je mee?" in reply
+
+
+async def test_last_message_time_kept_within_minute(db):
+    panel = ConsolePanel(db[1])
+    start = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    now = [start]
+    panel.processor.engine.clock = lambda: now[0]
+
+    async def last_message_time() -> datetime:
+        async with db[1]() as session:
+            return (await session.execute(select(Address.last_inbound_at))).scalar_one()
+
+    await panel.say("hoi")
+    assert await last_message_time() == start
+    now[0] = start + timedelta(seconds=59)
+    await panel.say("ja")
+    # Less than a minute later the stored time stays, so a quick reply writes nothing.
+    assert await last_message_time() == start
+    now[0] = start + timedelta(seconds=61)
+    await panel.say("1")
+    assert await last_message_time() == start + timedelta(seconds=61)

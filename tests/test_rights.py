@@ -203,10 +203,16 @@ async def test_delete_cancelled_keeps_data_and_question(db):
     assert await count(db, Address) == 1
 
 
-async def test_my_data_works_after_stop(db):
+async def stopped_mid_survey(db) -> ConsolePanel:
+    """A panel whose resident answered the first survey question and then sent STOP."""
     panel = ConsolePanel(db[1])
     await panel.load_survey()
     await say_all(panel, (*JOIN, "2", "STOP"))
+    return panel
+
+
+async def test_my_data_works_after_stop(db):
+    panel = await stopped_mid_survey(db)
     assert await panel.say("4") == ""
     reply = await panel.say("MIJN GEGEVENS")
     assert "Dit bewaren we over jou." in reply
@@ -219,9 +225,7 @@ async def test_my_data_works_after_stop(db):
 
 
 async def test_delete_works_after_stop(db):
-    panel = ConsolePanel(db[1])
-    await panel.load_survey()
-    await say_all(panel, (*JOIN, "2", "STOP"))
+    panel = await stopped_mid_survey(db)
     reply = await panel.say("VERWIJDER")
     assert ERASE_QUESTION in reply
     reply = await panel.say("nee")
