@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, cast, exists, func, literal, select, update
+from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import topics
@@ -29,6 +29,7 @@ from bot.segments import Segment
 from bot.summaries import enqueue_summaries
 from bot.surveys import survey_model
 from store.models import Address, Conversation, OutboxMessage, Resident, Response, Survey
+from store.queries import id_in
 
 log = logging.getLogger(__name__)
 
@@ -369,24 +370,29 @@ async def _write_invitations(
     for (locale, starts, send_at), address_ids in groups.items():
         if (locale, starts) not in rendered:
             rendered[(locale, starts)] = build_invitation(row, locale, with_first_question=starts)
-        await session.execute(_invitation_insert(row.id, rendered[(locale, starts)], locale, send_at, now, address_ids))
+        await session.execute(
+            _invitation_insert(row.id, rendered[(locale, starts)], locale, send_at, now, id_in(session, Address.id, address_ids))
+        )
 
     first_question = survey_model(row).questions[0].id
     for starts, flow, step in ((True, survey_flow.FLOW, first_question), (False, survey_flow.OFFER, None)):
         addresses = [address_id for address_id, starts_here in idle if starts_here == starts]
         if addresses:
+            # This session holds none of these conversations, so it needs no update of its
+            # objects; synchronising would fetch every updated row's id back.
             await session.execute(
                 update(Conversation)
-                .where(Conversation.address_id.in_(addresses), Conversation.flow.in_((survey_flow.IDLE, survey_flow.OFFER)))
+                .where(id_in(session, Conversation.address_id, addresses), Conversation.flow.in_((survey_flow.IDLE, survey_flow.OFFER)))
                 .values(flow=flow, step=step, survey_id=row.id, misses=0, updated_at=now)
+                .execution_options(synchronize_session=False)
             )
 
 
 def _invitation_insert(
-    survey_pk: int, invitation: Invitation, locale: str, send_at: datetime, now: datetime, address_ids: list[int]
+    survey_pk: int, invitation: Invitation, locale: str, send_at: datetime, now: datetime, addresses: ColumnElement[bool]
 ):
-    """Return an INSERT ... SELECT of ``invitation`` to each of ``address_ids``, in resident
-    order, with the column values of _outbox_values."""
+    """Return an INSERT ... SELECT of ``invitation`` to each of the ``addresses`` (a
+    condition on Address), in resident order, with the column values of _outbox_values."""
     table = OutboxMessage.__table__
     values = _outbox_values(
         INVITATION, survey_pk, 0, "", locale, invitation.text, invitation.choices, send_at, invitation.variables, now,
@@ -401,7 +407,7 @@ def _invitation_insert(
     columns = {**per_address, **same_for_all}
     source = (
         select(*(expression.label(name) for name, expression in columns.items()))
-        .where(Address.id.in_(address_ids))
+        .where(addresses)
         .order_by(Address.resident_id)
     )
     return table.insert().from_select(list(columns), source)
@@ -421,7 +427,7 @@ async def _recent_invitations(session: AsyncSession, batch: tuple[int, int], now
     if not resident_of:
         return {}
     statement = select(OutboxMessage.address_id, OutboxMessage.next_attempt_at, OutboxMessage.sent_at).where(
-        OutboxMessage.address_id.in_(list(resident_of)),
+        id_in(session, OutboxMessage.address_id, list(resident_of)),
         OutboxMessage.kind == INVITATION,
         func.coalesce(OutboxMessage.sent_at, OutboxMessage.next_attempt_at) > now - timedelta(days=7),
     )
