@@ -21,6 +21,10 @@ from store.models import InboundMessage
 
 log = logging.getLogger(__name__)
 
+# Built once, like the engine's statements (store.queries); a Core insert skips the ORM's
+# bulk insert steps, which this single row does not need.
+_CLAIM = insert(InboundMessage.__table__)
+
 
 class InboundProcessor:
     def __init__(
@@ -61,7 +65,7 @@ class InboundProcessor:
             # Linked to its address, so erasing the address erases the message id. A
             # repeated id fails this insert and rolls back the whole turn.
             await session.execute(
-                insert(InboundMessage).values(channel=inbound.channel, message_id=inbound.message_id, address_id=handled.address_id)
+                _CLAIM, {"channel": inbound.channel, "message_id": inbound.message_id, "address_id": handled.address_id}
             )
             key_prefix = f"reply:{inbound.channel}:{inbound.message_id}"
             await enqueue_replies(session, inbound.channel, handled.address_id, key_prefix, handled.replies)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Integer, any_, exists, literal, select
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, exists, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,34 @@ def id_in(session: AsyncSession, column: ColumnElement[int], ids: Sequence[int])
     return column.in_(ids)
 
 
+# The engine's statements for each inbound message, built once: building a statement
+# and its cache key costs more Python time than sending it.
+_ADDRESS_WHERE = (Address.channel == bindparam("channel"), Address.value == bindparam("value"))
+_LOCK_ADDRESS = select(Address.id).where(*_ADDRESS_WHERE).with_for_update()
+_ADDRESS_WITH_STATE = (
+    select(Address, Conversation, Resident, Survey)
+    .outerjoin(Conversation, Conversation.address_id == Address.id)
+    .outerjoin(Resident, Resident.id == Address.resident_id)
+    .outerjoin(Survey, Survey.id == Conversation.survey_id)
+    .where(*_ADDRESS_WHERE)
+)
+_RESPONSE_WITH_ANSWERS = (
+    select(Response, Answer)
+    .outerjoin(Answer, Answer.response_id == Response.id)
+    .where(Response.survey_id == bindparam("survey_pk"), Response.resident_id == bindparam("resident_id"))
+)
+_COMPLETED_BY_RESIDENT = exists().where(
+    Response.survey_id == Survey.id,
+    Response.resident_id == bindparam("resident_id"),
+    Response.completed_at.is_not(None),
+)
+_OPEN_SURVEYS_FOR = (
+    select(Survey)
+    .where(Survey.status == "open", ~_COMPLETED_BY_RESIDENT)
+    .order_by(Survey.loaded_at.desc(), Survey.id.desc())
+)
+
+
 async def lock_address(
     session: AsyncSession, channel: str, value: str
 ) -> tuple[Address, Conversation | None, Resident | None, Survey | None] | None:
@@ -38,43 +66,26 @@ async def lock_address(
     answered from the session without a query (the session's identity map holds its
     rows only by weak reference).
     """
-    where = (Address.channel == channel, Address.value == value)
+    parameters = {"channel": channel, "value": value}
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(Address.id).where(*where).with_for_update())
-    statement = (
-        select(Address, Conversation, Resident, Survey)
-        .outerjoin(Conversation, Conversation.address_id == Address.id)
-        .outerjoin(Resident, Resident.id == Address.resident_id)
-        .outerjoin(Survey, Survey.id == Conversation.survey_id)
-        .where(*where)
-    )
-    found = (await session.execute(statement)).one_or_none()
+        await session.execute(_LOCK_ADDRESS, parameters)
+    found = (await session.execute(_ADDRESS_WITH_STATE, parameters)).one_or_none()
     return None if found is None else tuple(found)
 
 
 async def open_surveys_for(session: AsyncSession, resident_id: int) -> list[Survey]:
     """Return the open surveys this resident has not completed, newest first."""
-    completed = exists().where(
-        Response.survey_id == Survey.id,
-        Response.resident_id == resident_id,
-        Response.completed_at.is_not(None),
-    )
-    statement = select(Survey).where(Survey.status == "open", ~completed).order_by(Survey.loaded_at.desc(), Survey.id.desc())
-    return list((await session.execute(statement)).scalars())
+    return list((await session.execute(_OPEN_SURVEYS_FOR, {"resident_id": resident_id})).scalars())
 
 
 async def response_with_answers(
     session: AsyncSession, survey_pk: int, resident_id: int
 ) -> tuple[Response | None, dict[str, Answer]]:
     """Return the resident's response to a survey and its answers by question id, in one query."""
-    statement = (
-        select(Response, Answer)
-        .outerjoin(Answer, Answer.response_id == Response.id)
-        .where(Response.survey_id == survey_pk, Response.resident_id == resident_id)
-    )
     response: Response | None = None
     answers: dict[str, Answer] = {}
-    for response, answer in (await session.execute(statement)).all():
+    parameters = {"survey_pk": survey_pk, "resident_id": resident_id}
+    for response, answer in (await session.execute(_RESPONSE_WITH_ANSWERS, parameters)).all():
         if answer is not None:
             answers[answer.question_id] = answer
     return response, answers
