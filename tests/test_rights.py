@@ -460,6 +460,30 @@ async def test_new_privacy_version_asked_and_survey_resumed(db):
     assert await count(db, Answer) == 2
 
 
+async def test_agreeing_offers_survey_opened_before(db):
+    # Joined with no survey open; the survey's invitations then passed this resident over,
+    # because the privacy statement changed before they agreed to the new one.
+    panel = ConsolePanel(db[1])
+    await say_all(panel, JOIN)
+    await panel.load_survey()
+    bumped = bumped_panel(db)
+    assert PRIVACY_QUESTION in await bumped.say("hoi")
+
+    reply = await bumped.say("ja")
+    assert "Dank je! Je blijft in het panel." in reply
+    assert "Er staat een vragenlijst voor je klaar" in reply
+    assert "Vraag 1 van 7" in await bumped.say("ja")
+
+
+async def test_agreeing_without_open_survey_only_thanks(db):
+    panel = ConsolePanel(db[1])
+    await say_all(panel, JOIN)
+    bumped = bumped_panel(db)
+    await bumped.say("hoi")
+    reply = await bumped.say("ja")
+    assert reply == "Dank je! Je blijft in het panel."
+
+
 async def test_same_privacy_version_not_asked(db):
     panel = ConsolePanel(db[1])
     await panel.load_survey()

@@ -5,7 +5,8 @@ panel's version (Settings.privacy_version) is newer, the next message from the r
 gets the new statement's address and the question whether they agree. Until they do, the
 engine lets only STOP, the rights keywords (MY DATA, DELETE) and this answer through.
 Agreeing stores the new version and time and returns to the pending question, so no
-survey loses its place. Declining is a STOP.
+survey loses its place. With no question pending, it offers the newest open survey: the
+resident got no invitations while they had not agreed. Declining is a STOP.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import functools
 import logging
 import re
 
-from bot.flows import pending
+from bot.flows import pending, survey_flow
 from bot.flows.answers import Accepted, parse_answer
 from bot.flows.model import YES, Question, QuestionType
 from bot.flows.pending import PRIVACY
@@ -74,7 +75,17 @@ async def answer(turn: Turn, text: str) -> bool:
     turn.resident.consent_version = turn.panel.privacy_version
     turn.resident.consented_at = turn.now
     log.info("resident %s agreed to privacy statement %s", turn.resident.pseudonym, turn.panel.privacy_version)
-    await pending.resume(turn, t.gettext("Thank you! You stay in the panel."))
+    thanks = t.gettext("Thank you! You stay in the panel.")
+    pending.drop(turn)
+    if turn.conversation.flow == survey_flow.IDLE:
+        # Invitations pass over residents who have not agreed yet, so this one may have
+        # missed an open survey's.
+        row = await survey_flow.next_open_survey(turn)
+        if row is not None:
+            turn.set_step(survey_flow.OFFER, None, row.id)
+            turn.say(thanks, prompt=survey_flow.offer_prompt(turn, row))
+            return False
+    await pending.ask_again(turn, thanks)
     return False
 
 

@@ -86,6 +86,11 @@ def drop(turn: Turn) -> None:
 async def resume(turn: Turn, *preface: str) -> None:
     """Go back to where the conversation was before the interruption and re-ask its prompt."""
     drop(turn)
+    await ask_again(turn, *preface)
+
+
+async def ask_again(turn: Turn, *preface: str) -> None:
+    """Say ``preface`` with the conversation's pending prompt, if any."""
     pending = await current_prompt(turn)
     # No prompt for a survey means it has closed in the meantime (unless the resident
     # opted out, which hides every prompt).
