@@ -16,7 +16,7 @@ from bot.schedule_policy import SendPolicy
 from bot.segments import SegmentError, parse_channels, parse_segment
 from bot.settings import Settings
 from bot.surveys import find_survey
-from store.db import create_engine, create_sessionmaker, upgrade
+from store.db import create_sessionmaker, migrated_engine
 from store.models import OutboxMessage, Resident, Survey, utcnow
 
 FINAL_FAILURES = ("failed", "skipped")
@@ -42,9 +42,7 @@ async def publish_command(
         return 1
     policy = SendPolicy.from_settings(settings, channels)
     now = utcnow()
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
+    async with migrated_engine(settings.database_url) as engine:
         sessionmaker = create_sessionmaker(engine)
         async with sessionmaker() as session:
             async with session.begin():
@@ -64,8 +62,6 @@ async def publish_command(
             await _open_now(sessionmaker, survey_pk, policy, now)
         else:
             print("the scheduler in 'chatpanel serve' opens it and sends the invitations")
-    finally:
-        await engine.dispose()
     return 0
 
 
@@ -73,16 +69,13 @@ async def close_command(settings: Settings, survey_id: str) -> int:
     if not database_exists(settings):
         return 1
     policy = SendPolicy.from_settings(settings, configured_channels(settings))
-    engine = create_engine(settings.database_url)
-    try:
+    async with migrated_engine(settings.database_url) as engine:
         async with create_sessionmaker(engine)() as session, session.begin():
             row = await find_survey(session, survey_id)
             if row is None:
                 print(f"chatpanel: error: no survey with id {survey_id!r}; see: chatpanel survey list", file=sys.stderr)
                 return 1
             notes = await broadcast.close_survey(session, row.id, policy, utcnow(), min_group_size=settings.min_group_size)
-    finally:
-        await engine.dispose()
     if notes is None:
         print(f"chatpanel: error: survey {survey_id!r} is not open (status: {row.status})", file=sys.stderr)
         return 1
@@ -94,8 +87,7 @@ async def close_command(settings: Settings, survey_id: str) -> int:
 async def status_command(settings: Settings, survey_id: str | None) -> int:
     if not database_exists(settings):
         return 1
-    engine = create_engine(settings.database_url)
-    try:
+    async with migrated_engine(settings.database_url) as engine:
         async with create_sessionmaker(engine)() as session:
             surveys = select(Survey).where(Survey.opens_at.is_not(None)).order_by(Survey.opens_at.desc())
             if survey_id is not None:
@@ -109,8 +101,6 @@ async def status_command(settings: Settings, survey_id: str | None) -> int:
                 return 0
             for row in rows:
                 print(await _status_text(session, row))
-    finally:
-        await engine.dispose()
     return 0
 
 

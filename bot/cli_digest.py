@@ -14,7 +14,7 @@ from bot.digest.weeks import ScheduleError, Week
 from bot.reference_population import ReferenceFileError
 from bot.representativeness import ReferenceSetupError, load_reference_setup, representativeness
 from bot.settings import Settings
-from store.db import create_engine, create_sessionmaker, upgrade
+from store.db import create_sessionmaker, migrated_engine
 from store.models import utcnow
 
 
@@ -80,17 +80,13 @@ async def _preview(settings: Settings, setup, slug: str, week: Week, out: Path) 
         return 1
     if not database_exists(settings):
         return 1
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
+    async with migrated_engine(settings.database_url) as engine:
         async with create_sessionmaker(engine)() as session, session.begin():
             organisation = await find_organisation(session, slug)
             digest = await gather_digest(
                 session, organisation, week, panel_name=settings.panel_name, zone=ZoneInfo(settings.timezone),
                 min_group_size=settings.min_group_size, setup=setup,
             )
-    finally:
-        await engine.dispose()
     # The charts go in a folder of their own, emptied first, so no chart of an earlier
     # preview stays beside the new one.
     charts = out.parent / f"{out.stem}-charts"
@@ -115,20 +111,17 @@ async def _send(settings: Settings, setup, slug: str, week: Week) -> int:
     settings.require_for_mail()
     if not database_exists(settings):
         return 1
-    engine = create_engine(settings.database_url)
     try:
-        await upgrade(engine)
-        config = DigestConfig(
-            settings.panel_name, ZoneInfo(settings.timezone), settings.min_group_size, setup, settings.smtp_url, settings.smtp_from
-        )
-        # A moderator waits for the answer, so retry sooner than the scheduled sending does.
-        send = partial(send_message, retry_delays=CLI_RETRY_DELAYS)
-        recipient = await DigestDispatcher(create_sessionmaker(engine), config, send=send).send_now(slug, week)
+        async with migrated_engine(settings.database_url) as engine:
+            config = DigestConfig(
+                settings.panel_name, ZoneInfo(settings.timezone), settings.min_group_size, setup, settings.smtp_url, settings.smtp_from
+            )
+            # A moderator waits for the answer, so retry sooner than the scheduled sending does.
+            send = partial(send_message, retry_delays=CLI_RETRY_DELAYS)
+            recipient = await DigestDispatcher(create_sessionmaker(engine), config, send=send).send_now(slug, week)
     except MailError as error:
         print(f"chatpanel: error: the digest for {slug} was not sent: {error}", file=sys.stderr)
         return 1
-    finally:
-        await engine.dispose()
     print(f"digest for {slug}, week {week}, sent to {recipient}")
     return 0
 
@@ -148,13 +141,9 @@ async def _report(settings: Settings, setup, out: str | None) -> int:
         return 1
     if not database_exists(settings):
         return 1
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
+    async with migrated_engine(settings.database_url) as engine:
         async with create_sessionmaker(engine)() as session:
             report = await representativeness(session, setup, settings.min_group_size)
-    finally:
-        await engine.dispose()
     print(render_report_text(report, locale=settings.default_locale))
     if out is not None:
         Path(out).write_text(render_report_html(report, locale=settings.default_locale, panel_name=settings.panel_name), encoding="utf-8")

@@ -18,7 +18,7 @@ from bot.reference_population import ReferenceFileError
 from bot.representativeness import ReferenceSetup, ReferenceSetupError, load_reference_setup
 from bot.settings import Settings
 from bot.surveys import find_survey
-from store.db import create_engine, create_sessionmaker, upgrade
+from store.db import create_sessionmaker, migrated_engine
 
 __all__ = ["ExportError", "add_parsers", "output_target", "run", "write_export"]
 
@@ -92,9 +92,7 @@ def _reference_setup(settings: Settings) -> ReferenceSetup | None:
 async def _export(
     settings: Settings, survey_id: str, out: Path, file_format: str, locale: str, setup: ReferenceSetup | None
 ) -> tuple[ExportPlan, int]:
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
+    async with migrated_engine(settings.database_url) as engine:
         sessionmaker = create_sessionmaker(engine)
         # The export key is committed on its own first, so the write lock is held briefly.
         async with sessionmaker() as session, session.begin():
@@ -112,8 +110,6 @@ async def _export(
             row = await find_survey(session, survey_id)
             plan = await plan_export(session, row, settings, locale, setup)
             count = await write_export(plan, response_rows(session, plan), out, file_format)
-    finally:
-        await engine.dispose()
     return plan, count
 
 

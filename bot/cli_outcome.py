@@ -15,7 +15,7 @@ from bot.outcomes import OutcomeError, record_outcome, validate_texts
 from bot.publishing import configured_channels
 from bot.schedule_policy import SendPolicy
 from bot.settings import Settings
-from store.db import create_engine, create_sessionmaker, upgrade
+from store.db import create_sessionmaker, migrated_engine
 from store.models import utcnow
 
 _NULL_TAG = "tag:yaml.org,2002:null"
@@ -48,16 +48,13 @@ async def outcome_command(settings: Settings, survey_id: str, text_file: str, ac
             )
     policy = SendPolicy.from_settings(settings, configured_channels(settings))
     now = utcnow()
-    engine = create_engine(settings.database_url)
     try:
-        await upgrade(engine)
-        async with create_sessionmaker(engine)() as session, session.begin():
-            count = await record_outcome(session, survey_id, texts, actor or getpass.getuser(), now, policy.send_time(now))
+        async with migrated_engine(settings.database_url) as engine:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                count = await record_outcome(session, survey_id, texts, actor or getpass.getuser(), now, policy.send_time(now))
     except OutcomeError as error:
         print(f"chatpanel: error: {error}; nothing was recorded", file=sys.stderr)
         return 1
-    finally:
-        await engine.dispose()
     print(f"outcome of survey {survey_id!r} recorded; queued for {count} resident{'s' if count != 1 else ''} who answered")
     return 0
 

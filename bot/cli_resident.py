@@ -23,7 +23,7 @@ from bot import erasure, topics
 from bot.channels.types import Channel
 from bot.flows.my_data import CHANNEL_NAMES, mask_address
 from bot.settings import Settings
-from store.db import create_engine, create_sessionmaker, upgrade
+from store.db import create_sessionmaker, migrated_engine
 from store.models import Address, utcnow
 
 DEFAULT_REGION = "NL"
@@ -60,9 +60,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     except AddressError as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
         return 1
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
+    async with migrated_engine(settings.database_url) as engine:
         sessionmaker = create_sessionmaker(engine)
         options = dict(zone=ZoneInfo(settings.timezone), keeps_answers=settings.erasure_keeps_answers)
         async with sessionmaker() as session:
@@ -91,8 +89,6 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             f"{total.responses_anonymised} responses kept as anonymous answers"
         )
         return 0
-    finally:
-        await engine.dispose()
 
 
 def address_candidates(text: str, channel: str | None) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ import argparse
 
 from bot import retention
 from bot.settings import Settings
-from store.db import create_engine, create_sessionmaker, upgrade
+from store.db import create_sessionmaker, migrated_engine
 from store.models import utcnow
 
 
@@ -20,12 +20,8 @@ def add_parsers(database_commands, common: argparse.ArgumentParser) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``db purge`` and print one line with what it deleted (or would delete)."""
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
+    async with migrated_engine(settings.database_url) as engine:
         report = await retention.purge(create_sessionmaker(engine), utcnow(), settings.retention_days, dry_run=args.dry_run)
-    finally:
-        await engine.dispose()
     verb = "would delete" if args.dry_run else "deleted"
     print(
         f"{verb} {report.inbound_messages} inbound message ids, {report.outbox_messages} finished outbox messages "

@@ -15,7 +15,7 @@ from bot.results import SurveyResults, survey_results
 from bot.settings import Settings
 from bot.surveys import SurveyConflict, find_survey, save_survey, survey_model
 from bot.topics import TopicError, link_survey
-from store.db import create_engine, create_sessionmaker, describe_database, sqlite_file, upgrade
+from store.db import create_sessionmaker, describe_database, migrated_engine, sqlite_file
 from store.models import Organisation, Response, Survey, utcnow
 
 
@@ -34,11 +34,8 @@ def validate(paths: list[str]) -> int:
 
 
 async def upgrade_database(settings: Settings) -> int:
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
+    async with migrated_engine(settings.database_url):
+        pass
     print("database is at the latest schema")
     return 0
 
@@ -51,17 +48,14 @@ async def load(settings: Settings, path: str, *, organisation: str | None = None
             print(problem, file=sys.stderr)
         print(f"chatpanel: error: {path} has {len(error.errors)} errors; nothing was loaded", file=sys.stderr)
         return 1
-    engine = create_engine(settings.database_url)
     try:
-        await upgrade(engine)
-        async with create_sessionmaker(engine)() as session, session.begin():
-            saved = await save_survey(session, survey)
-            await _link(session, saved.row, organisation, topic_id)
+        async with migrated_engine(settings.database_url) as engine:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                saved = await save_survey(session, survey)
+                await _link(session, saved.row, organisation, topic_id)
     except (SurveyConflict, TopicError) as error:
         print(f"chatpanel: error: {error}; nothing was loaded", file=sys.stderr)
         return 1
-    finally:
-        await engine.dispose()
     print(f"survey {survey.id!r} {saved.outcome}; it is open for residents")
     return 0
 
@@ -80,9 +74,7 @@ async def _link(session, row, organisation: str | None, topic_id: int | None) ->
 async def list_surveys(settings: Settings) -> int:
     if not database_exists(settings):
         return 1
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
+    async with migrated_engine(settings.database_url) as engine:
         async with create_sessionmaker(engine)() as session:
             counts = select(Response.survey_id, func.count().label("n")).group_by(Response.survey_id).subquery()
             statement = (
@@ -91,8 +83,6 @@ async def list_surveys(settings: Settings) -> int:
                 .order_by(Survey.loaded_at.desc())
             )
             rows = (await session.execute(statement)).all()
-    finally:
-        await engine.dispose()
     if not rows:
         print("no surveys loaded; load one with: chatpanel survey load FILE")
         return 0
@@ -106,17 +96,13 @@ async def list_surveys(settings: Settings) -> int:
 async def results(settings: Settings, survey_id: str, output_format: str, locale: str) -> int:
     if not database_exists(settings):
         return 1
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
+    async with migrated_engine(settings.database_url) as engine:
         async with create_sessionmaker(engine)() as session:
             row = await find_survey(session, survey_id)
             if row is None:
                 print(f"chatpanel: error: no survey with id {survey_id!r}; see: chatpanel survey list", file=sys.stderr)
                 return 1
             computed = await survey_results(session, row, locale)
-    finally:
-        await engine.dispose()
     if output_format == "json":
         print(json.dumps(dataclasses.asdict(computed), ensure_ascii=False, indent=2))
     else:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot import topics
 from bot.digest.weeks import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
 from bot.settings import SUPPORTED_LOCALES, Settings
-from store.db import create_engine, create_sessionmaker, upgrade
+from store.db import create_sessionmaker, migrated_engine
 from store.models import Organisation, utcnow
 
 ORGANISATION_KINDS = ("owner", "municipality", "neighbourhood_council", "business_association", "housing_corporation", "other")
@@ -68,17 +68,13 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run a ``topics``, ``org`` or ``audit`` command."""
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
+    async with migrated_engine(settings.database_url) as engine:
         async with create_sessionmaker(engine)() as session, session.begin():
             if args.command == "topics":
                 return await _topics(session, args)
             if args.command == "org":
                 return await _org(session, args)
             return await _audit(session, args, settings)
-    finally:
-        await engine.dispose()
 
 
 async def _topics(session, args) -> int:

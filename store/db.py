@@ -8,6 +8,8 @@ work. PostgreSQL needs none of that.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -85,6 +87,18 @@ async def upgrade(engine: AsyncEngine) -> None:
         if connection.dialect.name == "postgresql":
             await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
         await connection.run_sync(_upgrade_sync)
+
+
+@asynccontextmanager
+async def migrated_engine(url: str) -> AsyncIterator[AsyncEngine]:
+    """Yield an engine for ``url`` with its database migrated to the latest schema, and
+    dispose of the engine afterwards. The command-line tools open their database this way."""
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def _upgrade_sync(connection: Connection) -> None:
