@@ -330,8 +330,9 @@ async def _recipients(session: AsyncSession, row: Survey, batch: tuple[int, int]
 
 def _agreed(recipient: Recipient, policy: SendPolicy) -> bool:
     """Return whether the resident agreed to the current privacy statement. Those who did
-    not are asked again when they next write; agreeing with no question pending offers
-    them the newest open survey (bot.flows.consent)."""
+    not are asked again when they next write, and miss the invitations that are enqueued
+    before they agree. Agreeing with no question pending offers them the newest open
+    survey instead (bot.flows.consent)."""
     return not is_older(recipient.consent_version, policy.privacy_version)
 
 

@@ -21,8 +21,8 @@ from store.models import InboundMessage
 
 log = logging.getLogger(__name__)
 
-# Built once, like the engine's statements (store.queries); a Core insert skips the ORM's
-# bulk insert steps, which this single row does not need.
+# Built once, like the engine's statements (store.queries). A Core insert does not flush
+# the session first, so the turn's ORM changes reach the database at the commit.
 _CLAIM = insert(InboundMessage.__table__)
 
 

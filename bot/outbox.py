@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.turn import Reply
 from store.models import OutboxMessage
 
-# A Core insert: the ORM's bulk insert would add nothing for these rows but its own steps.
+# A Core insert, which does not flush the session first: the rows refer only to an
+# address, which exists before the turn adds replies.
 _INSERT = insert(OutboxMessage.__table__)
 
 

@@ -16,16 +16,17 @@ def id_in(session: AsyncSession, column: ColumnElement[int], ids: Sequence[int])
     """Return the condition that ``column`` is one of ``ids``, for lists of thousands.
 
     On PostgreSQL the ids go as one array parameter (``= ANY``). A plain IN sends a
-    parameter per id, and SQLAlchemy processes each: with 5,000 ids that took longer in
-    Python than the statement took on the server. SQLite, which has no arrays, gets IN.
+    parameter per id, and SQLAlchemy processes each: for a broadcast batch of 5,000 ids
+    that took longer in Python than the statement on the server (docs/benchmarks.md).
+    SQLite, which has no arrays, gets IN.
     """
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(literal(list(ids), ARRAY(Integer)))
     return column.in_(ids)
 
 
-# The engine's statements for each inbound message, built once: building a statement
-# and its cache key costs more Python time than sending it.
+# The engine's statements for each inbound message, built once. Building one with its
+# cache key took about 100 µs of Python, for every message (docs/benchmarks.md).
 _ADDRESS_WHERE = (Address.channel == bindparam("channel"), Address.value == bindparam("value"))
 _LOCK_ADDRESS = select(Address.id).where(*_ADDRESS_WHERE).with_for_update()
 _ADDRESS_WITH_STATE = (

@@ -33,6 +33,7 @@ from store.models import (
     utcnow,
 )
 from tests.harness import PANEL, ConsolePanel, RecordingSender
+from tests.panel_week import ALL_TYPES
 from tests.stored_data import dump_rows, places_containing, references_to_resident
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -461,8 +462,8 @@ async def test_new_privacy_version_asked_and_survey_resumed(db):
 
 
 async def test_agreeing_offers_survey_opened_before(db):
-    # Joined with no survey open; the survey's invitations then passed this resident over,
-    # because the privacy statement changed before they agreed to the new one.
+    # Joined while no survey was open. The survey opened before the resident agreed to the
+    # new privacy statement, so its invitations would have passed them over.
     panel = ConsolePanel(db[1])
     await say_all(panel, JOIN)
     await panel.load_survey()
@@ -473,6 +474,21 @@ async def test_agreeing_offers_survey_opened_before(db):
     assert "Dank je! Je blijft in het panel." in reply
     assert "Er staat een vragenlijst voor je klaar" in reply
     assert "Vraag 1 van 7" in await bumped.say("ja")
+
+
+async def test_agreeing_offers_survey_after_close(db):
+    panel = ConsolePanel(db[1])
+    await panel.load_survey()
+    await say_all(panel, (*JOIN, "2"))
+    async with db[1]() as session, session.begin():
+        (await session.execute(select(Survey))).scalar_one().status = "closed"
+    await panel.load_survey(ALL_TYPES)
+    bumped = bumped_panel(db)
+    assert PRIVACY_QUESTION in await bumped.say("4")
+
+    reply = await bumped.say("ja")
+    assert "Dank je! Je blijft in het panel." in reply
+    assert "Er staat een vragenlijst voor je klaar: Alle typen" in reply
 
 
 async def test_agreeing_without_open_survey_only_thanks(db):

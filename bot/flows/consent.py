@@ -77,9 +77,9 @@ async def answer(turn: Turn, text: str) -> bool:
     log.info("resident %s agreed to privacy statement %s", turn.resident.pseudonym, turn.panel.privacy_version)
     thanks = t.gettext("Thank you! You stay in the panel.")
     pending.drop(turn)
-    if turn.conversation.flow == survey_flow.IDLE:
-        # Invitations pass over residents who have not agreed yet, so this one may have
-        # missed an open survey's.
+    if await pending.current_prompt(turn) is None:
+        # Nothing waits, or the survey that waited has closed. Invitations pass over
+        # residents who have not agreed yet, so this one may have missed an open survey's.
         row = await survey_flow.next_open_survey(turn)
         if row is not None:
             turn.set_step(survey_flow.OFFER, None, row.id)
