@@ -379,8 +379,8 @@ async def _write_invitations(
     for starts, flow, step in ((True, survey_flow.FLOW, first_question), (False, survey_flow.OFFER, None)):
         addresses = [address_id for address_id, starts_here in idle if starts_here == starts]
         if addresses:
-            # This session holds none of these conversations, so it needs no update of its
-            # objects; synchronising would fetch every updated row's id back.
+            # This session contains none of these conversations, so none of its objects need
+            # an update. Synchronising them would fetch the id of every updated row back.
             await session.execute(
                 update(Conversation)
                 .where(id_in(session, Conversation.address_id, addresses), Conversation.flow.in_((survey_flow.IDLE, survey_flow.OFFER)))
