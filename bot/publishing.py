@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.broadcast import build_invitation, count_recipients
@@ -16,7 +17,7 @@ from bot.schedule_policy import SendPolicy
 from bot.segments import Segment
 from bot.settings import SUPPORTED_LOCALES, Settings
 from bot.surveys import find_survey
-from store.models import Survey
+from store.models import Response, Survey
 
 
 class PublishError(ValueError):
@@ -80,7 +81,9 @@ async def publish(
 ) -> Survey:
     """Schedule the survey ``slug`` to open and close, inviting ``segment`` on ``channels``.
 
-    Raises PublishError for an unknown or closed survey, or times in the wrong order.
+    Raises PublishError for an unknown or closed survey, times in the wrong order, or a
+    later opening of an open survey that residents have started: they could not go on
+    answering until it opens again.
     """
     row = await find_survey(session, slug)
     if row is None:
@@ -95,6 +98,13 @@ async def publish(
         raise PublishError("--closes is in the past; give a closing time in the future")
     if not channels:
         raise PublishError("no channel to invite on: configure a channel or give --channels")
+    if row.status == "open" and opens_at > now:
+        started = await session.scalar(select(func.count()).select_from(Response).where(Response.survey_id == row.id))
+        if started:
+            raise PublishError(
+                f"survey {slug!r} is open and {started} resident{'s have' if started != 1 else ' has'} started it; "
+                "give an --opens time that has passed, so they can go on answering"
+            )
     row.status = "scheduled"
     row.opens_at = opens_at
     row.closes_at = closes_at

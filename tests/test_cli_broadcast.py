@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.cli import main
 from store.db import create_engine, create_sessionmaker, sqlite_url
 from store.models import OutboxMessage, Survey, utcnow
+from tests.panel_week import ALL_TYPES
 from tests.test_cli import run_cli
 
 TELEGRAM_TOKEN = "123456789:AAFakeTokenForTestsOnly0123456789ab"
@@ -31,6 +32,12 @@ def panel_db(tmp_path, monkeypatch):
     return str(database)
 
 
+async def unstarted_survey(database: str) -> str:
+    """Load a second survey, which no resident has started, and return its id."""
+    assert await _run_main(["survey", "load", str(ALL_TYPES), "--db", database]) == 0
+    return "alle-typen"
+
+
 async def stored(database: str):
     engine = create_engine(sqlite_url(database))
     try:
@@ -42,20 +49,38 @@ async def stored(database: str):
     return survey, rows
 
 
-def test_publish_future_schedules(panel_db, capsys):
+async def test_publish_future_schedules(panel_db, capsys):
+    survey_id = await unstarted_survey(panel_db)
     opens = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M+00:00")
     closes = (utcnow() + timedelta(days=8)).strftime("%Y-%m-%dT%H:%M+00:00")
-    assert main(["survey", "publish", "groen-in-de-wijk", "--opens", opens, "--closes", closes, "--db", panel_db, "--channels", "telegram"]) == 0
+    assert await _run_main(["survey", "publish", survey_id, "--opens", opens, "--closes", closes, "--db", panel_db, "--channels", "telegram"]) == 0
     assert "the scheduler in 'chatpanel serve' opens it" in capsys.readouterr().out
 
 
-def test_publish_dry_run_changes_nothing(panel_db, capsys):
-    assert main(
-        ["survey", "publish", "groen-in-de-wijk", "--opens", "2030-01-07T10:00", "--closes", "2030-01-14T10:00",
+async def test_publish_later_keeps_started_survey_open(panel_db, capsys):
+    # Both demo residents started the sample survey; a later opening would stop their answers.
+    opens = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M+00:00")
+    closes = (utcnow() + timedelta(days=8)).strftime("%Y-%m-%dT%H:%M+00:00")
+    arguments = ["survey", "publish", "groen-in-de-wijk", "--opens", opens, "--closes", closes, "--channels", "telegram", "--db", panel_db]
+    for extra in ([], ["--dry-run"]):
+        assert await _run_main([*arguments, *extra]) == 1
+        error = capsys.readouterr().err
+        assert "survey 'groen-in-de-wijk' is open and 2 residents have started it" in error
+        assert "give an --opens time that has passed" in error
+    survey, _ = await stored(panel_db)
+    assert survey.status == "open"
+    assert survey.opens_at is None
+
+
+async def test_publish_dry_run_changes_nothing(panel_db, capsys):
+    survey_id = await unstarted_survey(panel_db)
+    capsys.readouterr()
+    assert await _run_main(
+        ["survey", "publish", survey_id, "--opens", "2030-01-07T10:00", "--closes", "2030-01-14T10:00",
          "--channels", "telegram,sms", "--dry-run", "--db", panel_db]
     ) == 0
     output = capsys.readouterr().out
-    assert "dry run for 'groen-in-de-wijk': nothing was changed" in output
+    assert "dry run for 'alle-typen': nothing was changed" in output
     assert "SMS invitation in nl:" in output
     assert "no resident matches" in output
 
@@ -110,13 +135,14 @@ async def _run_main(argv):
 
 
 async def test_status_counts_by_reason(panel_db, capsys):
+    survey_id = await unstarted_survey(panel_db)
     opens = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M+00:00")
     closes = (utcnow() + timedelta(days=8)).strftime("%Y-%m-%dT%H:%M+00:00")
-    assert await _run_main(["survey", "publish", "groen-in-de-wijk", "--opens", opens, "--closes", closes, "--channels", "telegram", "--db", panel_db]) == 0
+    assert await _run_main(["survey", "publish", survey_id, "--opens", opens, "--closes", closes, "--channels", "telegram", "--db", panel_db]) == 0
     engine = create_engine(sqlite_url(panel_db))
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            survey = (await session.execute(select(Survey))).scalar_one()
+            survey = (await session.execute(select(Survey).where(Survey.slug == survey_id))).scalar_one()
             cases = [("queued", None, None), ("sent", None, None), ("sent", "delivered", None), ("failed", None, "403"), ("failed", None, "403"), ("skipped", None, "unreachable")]
             for number, (status, delivery_status, code) in enumerate(cases):
                 session.add(OutboxMessage(key=f"invitation:{survey.id}:x{number}", kind="invitation", survey_id=survey.id, channel="telegram",
@@ -124,9 +150,9 @@ async def test_status_counts_by_reason(panel_db, capsys):
     finally:
         await engine.dispose()
     capsys.readouterr()
-    assert await _run_main(["broadcast", "status", "groen-in-de-wijk", "--db", panel_db]) == 0
+    assert await _run_main(["broadcast", "status", survey_id, "--db", panel_db]) == 0
     output = capsys.readouterr().out
-    assert "groen-in-de-wijk (scheduled)" in output
+    assert "alle-typen (scheduled)" in output
     assert "  telegram         1        1          1        3" in output
     assert "failed: 2 x 403" in output
     assert "failed: 1 x unreachable" in output
