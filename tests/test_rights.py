@@ -187,6 +187,18 @@ def test_pack_splits_long_sms_paragraph():
 # VERWIJDER / DELETE
 
 
+async def test_delete_needs_typed_yes(db):
+    panel = ConsolePanel(db[1])
+    await say_all(panel, (*JOIN, "VERWIJDER"))
+    for emoji in ("👍", "✅"):
+        reply = await panel.say(emoji)
+        assert "Stuur het woord ja als je echt alles wilt laten verwijderen." in reply
+        assert ERASE_QUESTION in reply
+    assert await count(db, Resident) == 1
+    assert "Al je gegevens zijn verwijderd" in await panel.say("ja")
+    assert await count(db, Resident) == 0
+
+
 async def test_delete_cancelled_keeps_data_and_question(db):
     panel = ConsolePanel(db[1])
     await panel.load_survey()

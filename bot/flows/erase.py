@@ -40,6 +40,11 @@ async def answer(turn: Turn, text: str) -> None:
         turn.conversation.misses += 1
         turn.say(t.gettext("Please answer yes or no."), prompt=await pending.current_prompt(turn))
         return
+    if result.value == YES and not any(character.isalnum() for character in text):
+        # Erasing cannot be undone, so it needs a typed yes or the button, not an emoji.
+        turn.conversation.misses += 1
+        turn.say(t.gettext("Send the word yes if you really want everything deleted."), prompt=await pending.current_prompt(turn))
+        return
     if result.value != YES:
         nothing_deleted = t.gettext("Fine, we have deleted nothing.")
         if consent.needs_consent(turn) and turn.address.opted_out_at is None:
