@@ -122,7 +122,7 @@ class _DemoPanel:
             privacy_version=settings.privacy_version,
             erasure_keeps_answers=settings.erasure_keeps_answers,
         )
-        worker = DeliveryWorker(sessionmaker, {Channel.CONSOLE: ConsoleSender(stdout)})
+        worker = DeliveryWorker(sessionmaker, {Channel.CONSOLE: ConsoleSender(stdout, resident=resident)})
         return cls(engine, InboundProcessor(sessionmaker, Engine(panel)), worker, resident)
 
     async def say(self, text: str, locale: str | None) -> None:

@@ -10,17 +10,25 @@ from bot.channels.types import Outbound
 
 
 class ConsoleSender:
-    """Prints each message as the panel's turn, with choices as numbered lines."""
+    """Prints each message as the panel's turn, with choices as numbered lines.
 
-    def __init__(self, out: TextIO, prefix: str = "panel> ") -> None:
+    With ``resident`` given, a message to another console address (another demo resident,
+    such as the one whose topic a moderator decided on) names its recipient in the prefix.
+    """
+
+    def __init__(self, out: TextIO, prefix: str = "panel> ", resident: str | None = None) -> None:
         self.out = out
         self.prefix = prefix
+        self.resident = resident
         self._ids = itertools.count(1)
 
     async def send(self, message: Outbound) -> str:
-        indent = " " * len(self.prefix)
+        prefix = self.prefix
+        if self.resident is not None and message.address != self.resident:
+            prefix = f"{prefix.removesuffix('> ')} to {message.address}> "
+        indent = " " * len(prefix)
         lines = render_numbered(message).splitlines() or [""]
-        self.out.write(self.prefix + lines[0] + "\n")
+        self.out.write(prefix + lines[0] + "\n")
         for line in lines[1:]:
             self.out.write((indent + line).rstrip() + "\n")
         self.out.write("\n")
