@@ -6,6 +6,7 @@ import dataclasses
 import getpass
 import json
 import sys
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -56,8 +57,18 @@ async def load(settings: Settings, path: str, *, organisation: str | None = None
     except (SurveyConflict, TopicError) as error:
         print(f"chatpanel: error: {error}; nothing was loaded", file=sys.stderr)
         return 1
-    print(f"survey {survey.id!r} {saved.outcome}; it is open for residents")
+    print(f"survey {survey.id!r} {saved.outcome}; {_status_note(saved.row, settings)}")
     return 0
+
+
+def _status_note(row: Survey, settings: Settings) -> str:
+    """Describe what a just loaded survey's status means for residents."""
+    if row.status == "closed":
+        return "it is closed, so residents cannot answer it; load it under a new id to ask again"
+    if row.status == "scheduled" and row.opens_at is not None:
+        opens = row.opens_at.astimezone(ZoneInfo(settings.timezone))
+        return f"it opens for residents at {opens:%Y-%m-%d %H:%M} ({settings.timezone})"
+    return "it is open for residents"
 
 
 async def _link(session, row, organisation: str | None, topic_id: int | None) -> None:

@@ -121,6 +121,18 @@ def test_load_then_list(clean_env, tmp_path, capsys):
     assert "Groen in de wijk" in listing
 
 
+def test_load_closed_survey_says_closed(clean_env, tmp_path, capsys):
+    database = str(tmp_path / "panel.db")
+    assert main(["survey", "load", str(SAMPLE), "--db", database]) == 0
+    assert "it is open for residents" in capsys.readouterr().out
+    assert main(["survey", "close", "groen-in-de-wijk", "--db", database]) == 0
+    capsys.readouterr()
+    assert main(["survey", "load", str(SAMPLE), "--db", database]) == 0
+    output = capsys.readouterr().out
+    assert "survey 'groen-in-de-wijk' unchanged; it is closed, so residents cannot answer it" in output
+    assert "open for residents" not in output
+
+
 def test_results_unknown_survey(clean_env, tmp_path, capsys):
     database = str(tmp_path / "panel.db")
     assert main(["db", "upgrade", "--db", database]) == 0
