@@ -66,7 +66,8 @@ def output_target(out: str, requested_format: str | None) -> tuple[Path, str]:
     """Return the path to write and its format ("csv" or "xlsx").
 
     Raises ExportError when ``out`` is a folder, its folder does not exist, or its suffix
-    contradicts ``requested_format``.
+    contradicts ``requested_format``, or is neither .csv nor .xlsx while no format is
+    requested: a file such as a survey's .yaml is then not overwritten by mistake.
     """
     path = Path(out).expanduser()
     if path.is_dir():
@@ -79,7 +80,11 @@ def output_target(out: str, requested_format: str | None) -> tuple[Path, str]:
             f"--out {out} ends in {path.suffix} but --format is {requested_format}; "
             f"use --format {suffix_format} or a file name ending in .{requested_format}"
         )
-    return path, requested_format or suffix_format or "csv"
+    if not requested_format and not suffix_format:
+        raise ExportError(
+            f"--out {out} does not end in .csv or .xlsx; use one of those or give --format csv or --format xlsx"
+        )
+    return path, requested_format or suffix_format
 
 
 def _reference_setup(settings: Settings) -> ReferenceSetup | None:

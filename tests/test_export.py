@@ -272,7 +272,7 @@ async def test_format_from_suffix_and_option(db, database_url, tmp_path, capsys)
 
     assert await run_export(settings, SLUG, "--out", str(tmp_path / "a.xlsx")) == 0
     assert await run_export(settings, SLUG, "--out", str(tmp_path / "b.data"), "--format", "xlsx") == 0
-    assert await run_export(settings, SLUG, "--out", str(tmp_path / "c.data")) == 0
+    assert await run_export(settings, SLUG, "--out", str(tmp_path / "c.data"), "--format", "csv") == 0
 
     assert zipfile.is_zipfile(tmp_path / "a.xlsx")
     assert zipfile.is_zipfile(tmp_path / "b.data")
@@ -641,6 +641,7 @@ async def test_unknown_survey_named(db, database_url, tmp_path, capsys):
         (".", (), "--out . is a folder; give a file name in it"),
         ("x.csv", ("--format", "xlsx"), "--out x.csv ends in .csv but --format is xlsx; use --format csv or a file name ending in .xlsx"),
         ("x.XLSX", ("--format", "csv"), "--out x.XLSX ends in .XLSX but --format is csv"),
+        ("survey.yaml", (), "--out survey.yaml does not end in .csv or .xlsx; use one of those or give --format csv"),
     ],
 )
 async def test_invalid_out_rejected(db, database_url, tmp_path, capsys, monkeypatch, out, extra, message):
