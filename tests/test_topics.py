@@ -84,6 +84,15 @@ async def test_free_message_is_asked_first(db):
     assert suggestion.text == "Er moeten meer prullenbakken komen in het park"
 
 
+async def test_too_long_free_message_names_limit(db):
+    panel = await joined(db, "alice")
+    text = "Meer groen in de straat " * 30
+    reply = await panel.say(text, resident="alice")
+    assert f"Je bericht is {len(text.strip())} tekens lang." in reply
+    assert "Stuur het dan opnieuw, in maximaal 500 tekens." in reply
+    assert await suggestions(db) == []
+
+
 async def test_short_free_message_not_offered(db):
     panel = await joined(db, "alice")
     reply = await panel.say("hoi daar", resident="alice")

@@ -14,7 +14,7 @@ from babel.dates import format_date
 
 from bot import topics
 from bot.flows import pending
-from bot.flows.answers import Accepted, parse_answer
+from bot.flows.answers import Accepted, Hint, Rejected, parse_answer
 from bot.flows.hints import hint_text
 from bot.flows.model import YES, Question, QuestionType
 from bot.flows.pending import IDEA, IDEA_CONFIRM, IDEA_NEIGHBOURHOOD, IDEA_OFFER, IDEA_TEXT
@@ -43,14 +43,25 @@ async def begin(turn: Turn) -> None:
 
 async def offer_free_message(turn: Turn, text: str) -> bool:
     """Ask whether a free message should go in as a topic. Return False (asking nothing)
-    for a short message or when the resident reached the weekly limit."""
+    for a short message or when the resident reached the weekly limit. A message too long
+    for a topic gets the limit instead."""
     if turn.resident is None or len(text.split()) < MIN_WORDS_FOR_TOPIC:
         return False
     result = parse_answer(_TOPIC_QUESTION, text)
-    if not isinstance(result, Accepted):
+    if isinstance(result, Rejected) and result.hint is not Hint.TEXT_TOO_LONG:
         return False
     if await _limit_reached_at(turn) is not None:
         return False
+    if isinstance(result, Rejected):
+        turn.say(
+            turn.t.gettext(
+                "Your message is %(length)s characters long. To suggest it as a topic, "
+                "send it again in at most %(max)s characters.",
+                length=result.params["length"],
+                max=result.params["max_length"],
+            )
+        )
+        return True
     pending.interrupt(turn, IDEA, IDEA_OFFER)
     turn.conversation.context = {"text": str(result.value)}
     turn.say(prompt=await pending.current_prompt(turn))
