@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections import defaultdict
 from zoneinfo import ZoneInfo
@@ -9,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from tqdm import tqdm
 
-from bot import broadcast
+from bot import broadcast, topics
 from bot.cli_survey import database_exists
 from bot.publishing import PublishError, configured_channels, dry_run, parse_time, publish
 from bot.schedule_policy import SendPolicy
@@ -56,6 +57,8 @@ async def publish_command(
                     await session.rollback()
                     _print_dry_run(survey_id, report)
                     return 0
+                details = {"opens": opens_at.isoformat(), "closes": closes_at.isoformat(), "segment": row.segment, "channels": channels}
+                topics.audit(session, getpass.getuser(), "publish", f"survey:{survey_id}", details, now)
             survey_pk = row.id
         print(f"survey {survey_id!r} opens {opens_at.astimezone(zone):%Y-%m-%d %H:%M} and closes {closes_at.astimezone(zone):%Y-%m-%d %H:%M} ({zone.key})")
         if opens_at <= now:
@@ -75,7 +78,10 @@ async def close_command(settings: Settings, survey_id: str) -> int:
             if row is None:
                 print(f"chatpanel: error: no survey with id {survey_id!r}; see: chatpanel survey list", file=sys.stderr)
                 return 1
-            notes = await broadcast.close_survey(session, row.id, policy, utcnow(), min_group_size=settings.min_group_size)
+            now = utcnow()
+            notes = await broadcast.close_survey(session, row.id, policy, now, min_group_size=settings.min_group_size)
+            if notes is not None:
+                topics.audit(session, getpass.getuser(), "close", f"survey:{survey_id}", {"closing_notes": notes}, now)
     if notes is None:
         print(f"chatpanel: error: survey {survey_id!r} is not open (status: {row.status})", file=sys.stderr)
         return 1

@@ -15,7 +15,7 @@ from bot.i18n import texts
 from bot.results import SurveyResults, survey_results
 from bot.settings import Settings
 from bot.surveys import SurveyConflict, find_survey, save_survey, survey_model
-from bot.topics import TopicError, link_survey
+from bot.topics import TopicError, audit, link_survey
 from store.db import create_sessionmaker, describe_database, migrated_engine, sqlite_file
 from store.models import Organisation, Response, Survey, utcnow
 
@@ -54,6 +54,8 @@ async def load(settings: Settings, path: str, *, organisation: str | None = None
             async with create_sessionmaker(engine)() as session, session.begin():
                 saved = await save_survey(session, survey)
                 await _link(session, saved.row, organisation, topic_id)
+                if saved.outcome != "unchanged":
+                    audit(session, getpass.getuser(), "load", f"survey:{survey.id}", {"outcome": saved.outcome}, utcnow())
     except (SurveyConflict, TopicError) as error:
         print(f"chatpanel: error: {error}; nothing was loaded", file=sys.stderr)
         return 1

@@ -161,6 +161,7 @@ async def _org(session, args) -> int:
                 digest_schedule=args.digest or DEFAULT_SCHEDULE,
             )
         )
+        topics.audit(session, _actor(args), "org add", f"organisation:{args.slug}", {"name": args.name, "kind": args.kind}, utcnow())
         print(f"organisation {args.slug!r} added")
         return 0
     if existing is None:
@@ -173,10 +174,14 @@ async def _org(session, args) -> int:
         ("name", args.name), ("kind", args.kind), ("contact_email", args.email), ("locale", args.lang),
         ("digest_schedule", args.digest),
     )
-    for field, value in changes:
-        if value is not None:
-            setattr(existing, field, value)
-    print(f"organisation {args.slug!r} changed")
+    changed = {field: value for field, value in changes if value is not None and value != getattr(existing, field)}
+    if not changed:
+        print(f"organisation {args.slug!r} unchanged: give --name, --kind, --email, --lang or --digest with a new value")
+        return 0
+    for field, value in changed.items():
+        setattr(existing, field, value)
+    topics.audit(session, _actor(args), "org edit", f"organisation:{args.slug}", changed, utcnow())
+    print(f"organisation {args.slug!r} changed: {', '.join(changed)}")
     return 0
 
 
@@ -194,6 +199,11 @@ def _check_organisation(args) -> str | None:
             return str(error)
         args.digest = args.digest.strip().lower()
     return None
+
+
+def _actor(args) -> str:
+    """Return who runs the command, for the audit log: --by where the command has it."""
+    return getattr(args, "by", None) or getpass.getuser()
 
 
 async def _owner(session) -> Organisation | None:

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from bot.cli import main
+from tests.panel_week import ALL_TYPES
 from tests.test_cli import run_cli
 
 SUGGEST = "hoi\nja\n1\n2\n2511\nIDEE\nMeer bankjes in het park\nCentrum\nja\n"
@@ -82,6 +83,24 @@ def test_org_add_list_edit(panel_db, capsys):
     assert "en   mon 09:00  panel@denhaag.nl" in listing
     # An organisation without an address gets no digest, whatever its schedule.
     assert "an organisation without an e-mail address gets no digest" in listing
+
+
+def test_moderator_commands_audited(panel_db, capsys):
+    assert main(["org", "add", "gemeente", "--name", "Gemeente", "--kind", "municipality", "--db", panel_db]) == 0
+    assert main(["org", "edit", "gemeente", "--lang", "en", "--db", panel_db]) == 0
+    assert "organisation 'gemeente' changed: locale" in capsys.readouterr().out
+    assert main(["org", "edit", "gemeente", "--lang", "en", "--db", panel_db]) == 0
+    assert "organisation 'gemeente' unchanged" in capsys.readouterr().out
+    assert main(["survey", "load", str(ALL_TYPES), "--db", panel_db]) == 0
+    assert main(["survey", "publish", "alle-typen", "--opens", "2030-01-07T10:00", "--closes", "2030-01-14T10:00", "--channels", "telegram", "--db", panel_db]) == 0
+    assert main(["survey", "close", "groen-in-de-wijk", "--db", panel_db]) == 0
+    capsys.readouterr()
+
+    assert main(["audit", "--db", panel_db]) == 0
+    log = capsys.readouterr().out
+    assert log.count("org edit") == 1
+    for line in ("org add  organisation:gemeente", "load     survey:alle-typen", "publish  survey:alle-typen", "close    survey:groen-in-de-wijk"):
+        assert line in log
 
 
 def test_org_digest_schedule(panel_db, capsys):
