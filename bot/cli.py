@@ -109,7 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # BrokenPipeError is a ConnectionError, so this must come before the database case.
         sys.stderr.close()
         return 1
-    except (SettingsError, ReferenceFileError, ReferenceSetupError) as error:
+    except SettingsError as error:
+        for problem in error.all:
+            print(f"chatpanel: error: {problem}", file=sys.stderr)
+        return 2
+    except (ReferenceFileError, ReferenceSetupError) as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
         return 2
     except DatabaseUnavailable as error:

@@ -1,6 +1,6 @@
 """``chatpanel config check``: print the effective settings with their sources and with
 secrets masked, then check what can be checked without contacting any host other than
-the database server.
+the database server and the mail server. Nothing is sent to either.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from bot.digest.mail import MailError, check_server
 from bot.reference_population import ReferenceFileError
 from bot.representativeness import ReferenceSetupError, load_reference_setup
 from bot.settings import ENV_PREFIX, Settings, SettingsError, load_settings_with_sources, mask_setting, settings_file
@@ -22,6 +23,8 @@ from store.db import create_engine, describe_database, sqlite_file, sqlite_url
 
 # How long the database check waits for the server to accept a connection and respond.
 DATABASE_TIMEOUT_SECONDS = 10.0
+# How long the mail server check waits for each step: connecting, TLS, login.
+MAIL_TIMEOUT_SECONDS = 10.0
 SOURCE_DB_OPTION = "--db"
 
 Output = Callable[[str], None]
@@ -46,7 +49,10 @@ def run(args: argparse.Namespace, output: Output = print) -> int:
     try:
         settings, sources = load_settings_with_sources(args.config)
     except SettingsError as error:
-        output(f"problem: {error}")
+        for problem in error.all:
+            output(f"problem: {problem}")
+        if len(error.all) > 1:
+            output(f"{len(error.all)} problem(s) found")
         return 1
     if args.db:
         settings = dataclasses.replace(settings, database_url=sqlite_url(args.db))
@@ -84,8 +90,23 @@ def check_settings(settings: Settings) -> list[str]:
     if reference_problem is not None:
         problems.append(reference_problem)
     if settings.smtp_url or settings.smtp_from:
-        problems.extend(str(error) for error in settings.mail_problems())
+        mail_problems = [str(error) for error in settings.mail_problems()]
+        problems.extend(mail_problems)
+        if settings.smtp_url and not mail_problems:
+            mail_problem = asyncio.run(check_mail_server(settings.smtp_url))
+            if mail_problem is not None:
+                problems.append(mail_problem)
     return problems
+
+
+async def check_mail_server(smtp_url: str) -> str | None:
+    """Connect to the mail server, log in when the URL has a user, and quit; return a
+    problem line, or None. Nothing is sent."""
+    try:
+        await check_server(smtp_url, timeout=MAIL_TIMEOUT_SECONDS)
+    except MailError as error:
+        return f"setting {ENV_PREFIX}SMTP_URL: {error}"
+    return None
 
 
 async def check_database(url: str) -> str | None:

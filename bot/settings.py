@@ -38,14 +38,22 @@ class SettingsError(Exception):
     def __init__(self, key: str, problem: str, fix: str) -> None:
         super().__init__(f"setting {ENV_PREFIX}{key.upper()}: {problem}; {fix}")
         self.key = key
+        self.problem = problem
+        self.fix = fix
+        # Every invalid setting found with this one; the message names only this one.
+        self.all: list[SettingsError] = [self]
 
 
 class SettingsFileError(SettingsError):
-    """The settings file cannot be read, or names a key that does not exist."""
+    """The settings file cannot be read, names a key that does not exist, or gives a key
+    an invalid value."""
 
-    def __init__(self, path: Path, problem: str, fix: str) -> None:
+    def __init__(self, path: Path, problem: str, fix: str, key: str = "config") -> None:
         Exception.__init__(self, f"settings file {path}: {problem}; {fix}")
-        self.key = "config"
+        self.key = key
+        self.problem = problem
+        self.fix = fix
+        self.all = [self]
 
 
 @dataclass(frozen=True)
@@ -174,12 +182,13 @@ class Settings:
     def serving_problems(self) -> list[SettingsError]:
         """Return one SettingsError per setting that serving webhooks lacks, in the order of
         the keys' importance."""
+        problems: list[SettingsError] = []
         if not (self.telegram_enabled or self.twilio_enabled):
-            return [
+            problems.append(
                 SettingsError(
                     "telegram_token", "no channel is configured", "set CHATPANEL_TELEGRAM_TOKEN or CHATPANEL_TWILIO_ACCOUNT_SID"
                 )
-            ]
+            )
         required = [
             ("panel_owner", "give the name of the organisation that runs the panel"),
             ("privacy_url", "give the https address of the panel's privacy statement"),
@@ -196,7 +205,7 @@ class Settings:
                 f"whatsapp_template_{self.default_locale}",
                 "give the Content SID (HX...) of the approved invitation template in the default language",
             ))
-        return _missing(self, *required)
+        return problems + _missing(self, *required)
 
 
 def load_settings(config_path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
@@ -227,7 +236,7 @@ def load_settings_with_sources(
         if env_value is not None and env_value != "":
             values[key] = env_value
             sources[key] = SOURCE_ENVIRONMENT
-    return _validated(values), sources
+    return _validated(values, sources, config_file), sources
 
 
 def settings_file(config_path: str | Path | None = None) -> Path | None:
@@ -297,11 +306,23 @@ def _read_toml(path: Path) -> dict[str, object]:
     return data
 
 
-def _validated(values: dict[str, object]) -> Settings:
+def _validated(values: dict[str, object], sources: dict[str, str], config_file: Path | None) -> Settings:
+    """Return the settings for ``values``. Raises the SettingsError of the first invalid
+    value, with every invalid value in its ``all``. A value from the settings file is
+    named by its key in the file, not by its environment variable."""
     clean: dict[str, object] = {}
+    errors: list[SettingsError] = []
     for key, value in values.items():
         validate = _VALIDATORS.get(key, _text)
-        clean[key] = validate(key, value)
+        try:
+            clean[key] = validate(key, value)
+        except SettingsError as error:
+            if sources.get(key) == SOURCE_FILE and config_file is not None:
+                error = SettingsFileError(config_file, f"{key}: {error.problem}", error.fix, key)
+            errors.append(error)
+    if errors:
+        errors[0].all = errors
+        raise errors[0]
     return Settings(**clean)
 
 

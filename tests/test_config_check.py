@@ -187,9 +187,11 @@ def test_no_channel(environment):
     code, lines = run_check()
     assert problems(lines) == [
         "problem: setting CHATPANEL_TELEGRAM_TOKEN: no channel is configured; "
-        "set CHATPANEL_TELEGRAM_TOKEN or CHATPANEL_TWILIO_ACCOUNT_SID"
+        "set CHATPANEL_TELEGRAM_TOKEN or CHATPANEL_TWILIO_ACCOUNT_SID",
+        "problem: setting CHATPANEL_PANEL_OWNER: missing; give the name of the organisation that runs the panel",
+        "problem: setting CHATPANEL_PRIVACY_URL: missing; give the https address of the panel's privacy statement",
     ]
-    assert lines[-1] == "1 problem(s) found"
+    assert lines[-1] == "3 problem(s) found"
     assert code == 1
 
 
@@ -213,6 +215,26 @@ def test_invalid_value_stops_before_table(environment):
     environment({**SERVING, "CHATPANEL_PORT": "abc"})
     code, lines = run_check()
     assert lines == ["problem: setting CHATPANEL_PORT: invalid value 'abc'; give a whole number from 1 to 65535"]
+    assert code == 1
+
+
+def test_every_invalid_value_listed(environment):
+    environment({**SERVING, "CHATPANEL_PORT": "abc", "CHATPANEL_TIMEZONE": "Mars/Olympus"})
+    code, lines = run_check()
+    assert lines[0] == "problem: setting CHATPANEL_PORT: invalid value 'abc'; give a whole number from 1 to 65535"
+    assert lines[1].startswith("problem: setting CHATPANEL_TIMEZONE: ")
+    assert lines[-1] == "2 problem(s) found"
+    assert code == 1
+
+
+def test_invalid_file_value_names_file_key(environment, tmp_path):
+    config = tmp_path / "chatpanel.toml"
+    config.write_text('min_group_size = "veel"\n', encoding="utf-8")
+    environment(SERVING)
+    code, lines = run_check("--config", str(config))
+    assert len(lines) == 1
+    assert lines[0].startswith(f"problem: settings file {config}: min_group_size: invalid value 'veel'; ")
+    assert "CHATPANEL_MIN_GROUP_SIZE" not in lines[0]
     assert code == 1
 
 
@@ -340,15 +362,43 @@ def test_mail_sender_without_server(environment):
     assert code == 1
 
 
-def test_mail_complete(environment):
+def test_mail_complete(environment, smtp_server):
+    server = smtp_server(credentials=("panel", SMTP_PASSWORD))
     environment({
         **SERVING,
-        "CHATPANEL_SMTP_URL": f"smtp://panel:{SMTP_PASSWORD}@127.0.0.1:2525",
+        "CHATPANEL_SMTP_URL": server.url(user="panel", password=SMTP_PASSWORD),
         "CHATPANEL_SMTP_FROM": "panel@example.nl",
     })
     code, lines = run_check()
     assert problems(lines) == []
     assert code == 0
+    assert server.messages == []
+
+
+def test_mail_login_rejected(environment, smtp_server):
+    server = smtp_server(credentials=("panel", SMTP_PASSWORD))
+    environment({
+        **SERVING,
+        "CHATPANEL_SMTP_URL": server.url(user="panel", password="wrong-password"),
+        "CHATPANEL_SMTP_FROM": "panel@example.nl",
+    })
+    code, lines = run_check()
+    [problem] = problems(lines)
+    assert problem.startswith(f"problem: setting CHATPANEL_SMTP_URL: sending mail via 127.0.0.1:{server.port} failed: login rejected")
+    assert "wrong-password" not in "\n".join(lines)
+    assert code == 1
+
+
+def test_mail_server_unreachable(environment, closed_port):
+    environment({
+        **SERVING,
+        "CHATPANEL_SMTP_URL": f"smtp://127.0.0.1:{closed_port}",
+        "CHATPANEL_SMTP_FROM": "panel@example.nl",
+    })
+    code, lines = run_check()
+    [problem] = problems(lines)
+    assert problem.startswith(f"problem: setting CHATPANEL_SMTP_URL: sending mail via 127.0.0.1:{closed_port} failed: ")
+    assert code == 1
 
 
 def test_problems_from_several_checks(environment, tmp_path):
@@ -359,6 +409,9 @@ def test_problems_from_several_checks(environment, tmp_path):
     })
     code, lines = run_check()
     keys = [line.split(":", 2)[1].strip().split()[1] for line in problems(lines)]
-    assert keys == ["CHATPANEL_TELEGRAM_TOKEN", "CHATPANEL_DATABASE_URL", "CHATPANEL_WEIGHTING", "CHATPANEL_SMTP_URL"]
-    assert lines[-1] == "4 problem(s) found"
+    assert keys == [
+        "CHATPANEL_TELEGRAM_TOKEN", "CHATPANEL_PANEL_OWNER", "CHATPANEL_PRIVACY_URL", "CHATPANEL_DATABASE_URL",
+        "CHATPANEL_WEIGHTING", "CHATPANEL_SMTP_URL",
+    ]
+    assert lines[-1] == "6 problem(s) found"
     assert code == 1

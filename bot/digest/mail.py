@@ -21,7 +21,7 @@ import aiosmtplib
 
 from bot.digest.model import Attachment, RenderedDigest
 
-__all__ = ["MailError", "build_message", "send_message"]
+__all__ = ["MailError", "build_message", "check_server", "send_message"]
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,30 @@ async def send_message(
             log.info("mail for %s sent via %s on attempt %d", context or "-", server.address, attempt)
             return
         await sleep(delay)
+
+
+async def check_server(smtp_url: str, *, timeout: float = 10.0, local_hostname: str | None = None) -> None:
+    """Connect to the server in ``smtp_url`` as send_message does, log in when the URL
+    has a user, and quit without sending anything.
+
+    Raises MailError, once and without retrying, for an invalid URL or a failure.
+    """
+    server = _parse_url(smtp_url)
+    client = aiosmtplib.SMTP(
+        hostname=server.host,
+        port=server.port,
+        username=server.username,
+        password=server.password,
+        use_tls=server.use_tls,
+        start_tls=server.start_tls,
+        timeout=timeout,
+        local_hostname=local_hostname,
+    )
+    try:
+        async with client:
+            await client.noop()
+    except (aiosmtplib.SMTPException, OSError) as error:
+        raise _mail_error(_classify(error), server, 1) from error
 
 
 @dataclass(frozen=True)
