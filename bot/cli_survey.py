@@ -47,7 +47,8 @@ async def load(settings: Settings, path: str, *, organisation: str | None = None
     except SurveyValidationError as error:
         for problem in error.errors:
             print(problem, file=sys.stderr)
-        print(f"chatpanel: error: {path} has {len(error.errors)} errors; nothing was loaded", file=sys.stderr)
+        count = len(error.errors)
+        print(f"chatpanel: error: {path} has {count} error{'s' if count != 1 else ''}; nothing was loaded", file=sys.stderr)
         return 1
     try:
         async with migrated_engine(settings.database_url) as engine:
@@ -60,6 +61,8 @@ async def load(settings: Settings, path: str, *, organisation: str | None = None
         print(f"chatpanel: error: {error}; nothing was loaded", file=sys.stderr)
         return 1
     print(f"survey {survey.id!r} {saved.outcome}; {_status_note(saved.row, settings)}")
+    if organisation is not None:
+        print(f"survey {survey.id!r} is asked by organisation {organisation!r}; its digest includes the survey")
     return 0
 
 
@@ -99,10 +102,10 @@ async def list_surveys(settings: Settings) -> int:
     if not rows:
         print("no surveys loaded; load one with: chatpanel survey load FILE")
         return 0
-    print(f"{'ID':<32} {'STATUS':<8} {'RESPONSES':>9}  TITLE")
+    print(f"{'ID':<32} {'STATUS':<9} {'RESPONSES':>9}  TITLE")
     for row, responses in rows:
         survey = survey_model(row)
-        print(f"{row.slug:<32} {row.status:<8} {responses:>9}  {survey.text(survey.title, settings.default_locale)}")
+        print(f"{row.slug:<32} {row.status:<9} {responses:>9}  {survey.text(survey.title, settings.default_locale)}")
     return 0
 
 

@@ -152,8 +152,9 @@ async def _org(session, args) -> int:
         if existing is not None:
             print(f"chatpanel: error: organisation {args.slug!r} exists; change it with: chatpanel org edit {args.slug}", file=sys.stderr)
             return 1
-        if args.kind == "owner" and await _owner(session) is not None:
-            print("chatpanel: error: the panel already has an owner; a panel has one owner", file=sys.stderr)
+        owner = await _owner(session) if args.kind == "owner" else None
+        if owner is not None:
+            print(_owner_exists(owner), file=sys.stderr)
             return 1
         session.add(
             Organisation(
@@ -167,8 +168,9 @@ async def _org(session, args) -> int:
     if existing is None:
         print(f"chatpanel: error: no organisation {args.slug!r}; see: chatpanel org list", file=sys.stderr)
         return 1
-    if args.kind == "owner" and existing.kind != "owner" and await _owner(session) is not None:
-        print("chatpanel: error: the panel already has an owner; a panel has one owner", file=sys.stderr)
+    owner = await _owner(session) if args.kind == "owner" and existing.kind != "owner" else None
+    if owner is not None:
+        print(_owner_exists(owner), file=sys.stderr)
         return 1
     changes = (
         ("name", args.name), ("kind", args.kind), ("contact_email", args.email), ("locale", args.lang),
@@ -199,6 +201,13 @@ def _check_organisation(args) -> str | None:
             return str(error)
         args.digest = args.digest.strip().lower()
     return None
+
+
+def _owner_exists(owner: Organisation) -> str:
+    return (
+        f"chatpanel: error: the panel already has an owner, {owner.slug!r} ({owner.name}); a panel has one owner, "
+        f"so give another --kind, or first change that one with: chatpanel org edit {owner.slug} --kind other"
+    )
 
 
 def _actor(args) -> str:

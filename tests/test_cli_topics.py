@@ -72,7 +72,7 @@ def test_org_add_list_edit(panel_db, capsys):
     assert main(["org", "add", "gemeente-den-haag", "--name", "Gemeente Den Haag", "--kind", "municipality", "--email", "panel@denhaag.nl", "--db", panel_db]) == 0
     assert main(["org", "add", "stichting", "--name", "Stichting Buurtkracht", "--kind", "owner", "--db", panel_db]) == 0
     assert main(["org", "add", "tweede", "--name", "Nog een eigenaar", "--kind", "owner", "--db", panel_db]) == 1
-    assert "already has an owner" in capsys.readouterr().err
+    assert "the panel already has an owner, 'stichting' (Stichting Buurtkracht)" in capsys.readouterr().err
     assert main(["org", "edit", "gemeente-den-haag", "--lang", "en", "--db", panel_db]) == 0
     assert main(["org", "add", "x", "--name", "X", "--kind", "other", "--db", panel_db]) == 1
     assert "invalid id 'x'" in capsys.readouterr().err
