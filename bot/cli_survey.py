@@ -55,8 +55,9 @@ async def load(settings: Settings, path: str, *, organisation: str | None = None
             async with create_sessionmaker(engine)() as session, session.begin():
                 saved = await save_survey(session, survey)
                 await _link(session, saved.row, organisation, topic_id)
-                if saved.outcome != "unchanged":
-                    audit(session, getpass.getuser(), "load", f"survey:{survey.id}", {"outcome": saved.outcome}, utcnow())
+                if saved.outcome != "unchanged" or organisation is not None or topic_id is not None:
+                    details = {"outcome": saved.outcome, "organisation": organisation, "topic": topic_id}
+                    audit(session, getpass.getuser(), "load", f"survey:{survey.id}", details, utcnow())
     except (SurveyConflict, TopicError) as error:
         print(f"chatpanel: error: {error}; nothing was loaded", file=sys.stderr)
         return 1

@@ -92,6 +92,7 @@ def test_moderator_commands_audited(panel_db, capsys):
     assert main(["org", "edit", "gemeente", "--lang", "en", "--db", panel_db]) == 0
     assert "organisation 'gemeente' unchanged" in capsys.readouterr().out
     assert main(["survey", "load", str(ALL_TYPES), "--db", panel_db]) == 0
+    assert main(["survey", "load", str(ALL_TYPES), "--org", "gemeente", "--db", panel_db]) == 0
     assert main(["survey", "publish", "alle-typen", "--opens", "2030-01-07T10:00", "--closes", "2030-01-14T10:00", "--channels", "telegram", "--db", panel_db]) == 0
     assert main(["survey", "close", "groen-in-de-wijk", "--db", panel_db]) == 0
     capsys.readouterr()
@@ -99,6 +100,7 @@ def test_moderator_commands_audited(panel_db, capsys):
     assert main(["audit", "--db", panel_db]) == 0
     log = capsys.readouterr().out
     assert log.count("org edit") == 1
+    assert '"outcome": "unchanged", "organisation": "gemeente"' in log
     for line in ("org add  organisation:gemeente", "load     survey:alle-typen", "publish  survey:alle-typen", "close    survey:groen-in-de-wijk"):
         assert line in log
 
