@@ -231,6 +231,17 @@ async def test_closed_survey_answer_not_filed(db):
     assert await stored_answers(db[1]) == {}
 
 
+async def test_scheduled_survey_answer_not_filed(db):
+    panel = await joined_panel(db)
+    async with db[1]() as session, session.begin():
+        survey = (await session.execute(select(Survey))).scalar_one()
+        survey.status = "scheduled"
+    reply = await panel.say("1")
+    assert "Deze vragenlijst is nog niet open" in reply
+    assert "gesloten" not in reply
+    assert await stored_answers(db[1]) == {}
+
+
 async def test_conversation_survives_restart(db, database_url):
     panel = await joined_panel(db)
     await panel.say("2")

@@ -157,11 +157,14 @@ async def skip(turn: Turn) -> None:
 
 async def _open_survey(turn: Turn) -> tuple[Survey, SurveyModel] | None:
     """Return the conversation's survey, or close the conversation politely if the survey
-    closed while the resident was answering."""
+    closed, or was scheduled to open later, while the resident was answering."""
     found = await get_survey(turn.session, turn.conversation.survey_id or 0)
     if found is not None and found[0].status == "open":
         return found
     turn.set_step(IDLE)
+    if found is not None and found[0].status == "scheduled":
+        turn.say(turn.t.gettext("This survey is not open yet, so we could not save that answer. We will send it to you when it opens."))
+        return None
     turn.say(turn.t.gettext("This survey has closed in the meantime, so we could not save that answer. Thank you for taking part!"))
     return None
 
