@@ -163,7 +163,13 @@ def _confirmed() -> bool:
 
 def _not_found(text: str, candidates: list[tuple[str, str]]) -> str:
     tried = ", ".join(f"{channel} {value}" for channel, value in candidates)
-    return f"chatpanel: error: no address {text!r} in the panel (looked for {tried}); check the number or chat id, or give --channel"
+    numbers = {value for channel, value in candidates if channel in _PHONE_CHANNELS}
+    invalid = sorted(number for number in numbers if not phonenumbers.is_valid_number(phonenumbers.parse(number)))
+    note = f" ({', '.join(invalid)} is not a valid phone number)" if invalid else ""
+    return (
+        f"chatpanel: error: no address {text!r} in the panel (looked for {tried}){note}; "
+        "check the number or chat id, or give --channel"
+    )
 
 
 def _expected_address(channel: str | None) -> str:

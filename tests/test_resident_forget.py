@@ -158,6 +158,11 @@ async def test_forget_unknown_address(db, cli_env, monkeypatch, capsys):
         (("hallo",), "chatpanel: error: invalid address 'hallo': give a phone number such as 0612345678 or +31612345678, or a Telegram chat id"),
         (("+31612345678", "--channel", "telegram"), "chatpanel: error: invalid address '+31612345678': give a Telegram chat id such as 123456789"),
         (("123",), "chatpanel: error: no address '123' in the panel (looked for telegram 123); check the number or chat id, or give --channel"),
+        (
+            ("06-1234",),
+            "chatpanel: error: no address '06-1234' in the panel (looked for sms +3161234, whatsapp +3161234) "
+            "(+3161234 is not a valid phone number); check the number or chat id, or give --channel",
+        ),
     ],
 )
 async def test_forget_invalid_address(db, cli_env, monkeypatch, capsys, args, message):
