@@ -26,7 +26,7 @@ from bot.summaries import (
     respondents_statement,
 )
 from bot.surveys import find_survey, survey_model
-from store.models import AuditEntry, Survey, SurveyOutcome
+from store.models import Survey, SurveyOutcome
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ OUTCOME_KIND = "outcome"
 # of a survey question. A longer text would reach each resident as many SMS messages.
 OUTCOME_MAX_LENGTH = 1000
 ACTOR_MAX_LENGTH = SurveyOutcome.__table__.c.recorded_by.type.length
-_AUDIT_SUBJECT_MAX_LENGTH = AuditEntry.__table__.c.subject.type.length
 
 
 class OutcomeError(ValueError):
@@ -117,11 +116,9 @@ async def record_outcome(
         if queued:
             count += 1
 
-    # NOTE: the audit subject column has room for 64 characters and a survey id may have
-    # 64, so a long id is cut short in the subject. The details contain the whole id.
-    subject = f"survey:{slug}"[:_AUDIT_SUBJECT_MAX_LENGTH]
+    # topics.audit cuts a long subject short; the details contain the whole id.
     details = {"survey": slug, "locales": sorted(cleaned), "residents": count}
-    topics.audit(session, actor, OUTCOME_KIND, subject, details, now)
+    topics.audit(session, actor, OUTCOME_KIND, f"survey:{slug}", details, now)
     log.info("survey %s: outcome recorded by %s and queued for %s residents", slug, actor, count)
     return count
 

@@ -26,6 +26,8 @@ STATUSES = (PENDING, APPROVED, REJECTED, MERGED)
 TOPIC_NOTICE = "topic"
 # A rejection reason goes to the resident inside one message, SMS included.
 MAX_REASON_LENGTH = 300
+_AUDIT_SUBJECT_LENGTH = AuditEntry.__table__.c.subject.type.length
+_AUDIT_ACTOR_LENGTH = AuditEntry.__table__.c.actor.type.length
 
 
 class TopicError(ValueError):
@@ -252,6 +254,15 @@ async def tell_topic_followers(session: AsyncSession, survey: Survey, now: datet
 
 
 def audit(session: AsyncSession, actor: str, action: str, subject: str, details: dict | None, now: datetime) -> None:
+    """Add an audit log entry. A subject or actor longer than its column (a survey or
+    organisation id may be 64 characters) is cut short, and the whole text goes in the
+    details."""
+    if len(subject) > _AUDIT_SUBJECT_LENGTH:
+        details = {**(details or {}), "subject": subject}
+        subject = subject[:_AUDIT_SUBJECT_LENGTH]
+    if len(actor) > _AUDIT_ACTOR_LENGTH:
+        details = {**(details or {}), "actor": actor}
+        actor = actor[:_AUDIT_ACTOR_LENGTH]
     session.add(AuditEntry(at=now, actor=actor, action=action, subject=subject, details=details))
     log.info("moderator %s: %s %s", actor, action, subject)
 

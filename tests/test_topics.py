@@ -109,6 +109,19 @@ async def test_weekly_limit_is_explained(db):
     assert len(await suggestions(db)) == 3
 
 
+async def test_audit_keeps_long_subject_in_details(db):
+    # An organisation id may have 63 characters, and the subject column has room for 64.
+    subject = "organisation:" + "o" * 63
+    actor = "a" * 120
+    async with db[1]() as session, session.begin():
+        topics.audit(session, actor, "org add", subject, {"kind": "other"}, utcnow())
+    async with db[1]() as session:
+        entry = (await session.execute(select(AuditEntry))).scalar_one()
+    assert entry.subject == subject[:64]
+    assert entry.actor == actor[:100]
+    assert entry.details == {"kind": "other", "subject": subject, "actor": actor}
+
+
 async def test_approve_tells_suggester_and_audits(db):
     panel = await joined(db, "alice")
     await suggest(panel, "alice", "Meer bankjes in het park")
