@@ -190,7 +190,7 @@ def test_pack_splits_long_sms_paragraph():
 async def test_delete_needs_typed_yes(db):
     panel = ConsolePanel(db[1])
     await say_all(panel, (*JOIN, "VERWIJDER"))
-    for emoji in ("👍", "✅"):
+    for emoji in ("👍", "✅", "👍 ok"):
         reply = await panel.say(emoji)
         assert "Stuur het woord ja als je echt alles wilt laten verwijderen." in reply
         assert ERASE_QUESTION in reply
