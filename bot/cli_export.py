@@ -37,7 +37,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     export.add_argument("survey_id", metavar="SURVEY_ID", help="the survey to export, by the id that chatpanel survey list shows")
     export.add_argument("--out", required=True, metavar="FILE", help="the file to write; replaced only when the export succeeds")
     export.add_argument(
-        "--format", choices=["csv", "xlsx"], help="file format (default: from the suffix of --out, else csv)"
+        "--format", choices=["csv", "xlsx"], help="file format (default: from the .csv or .xlsx suffix of --out)"
     )
     export.add_argument("--lang", choices=["nl", "en"], help="language of option labels and of the xlsx file's sheet names and About sheet (default: DEFAULT_LOCALE)")
 

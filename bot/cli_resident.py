@@ -165,9 +165,9 @@ def _not_found(text: str, candidates: list[tuple[str, str]]) -> str:
     tried = ", ".join(f"{channel} {value}" for channel, value in candidates)
     numbers = {value for channel, value in candidates if channel in _PHONE_CHANNELS}
     invalid = sorted(number for number in numbers if not phonenumbers.is_valid_number(phonenumbers.parse(number)))
-    note = f" ({', '.join(invalid)} is not a valid phone number)" if invalid else ""
+    note = f"; {', '.join(invalid)} is not a valid phone number" if invalid else ""
     return (
-        f"chatpanel: error: no address {text!r} in the panel (looked for {tried}){note}; "
+        f"chatpanel: error: no address {text!r} in the panel (looked for {tried}{note}); "
         "check the number or chat id, or give --channel"
     )
 

@@ -63,7 +63,7 @@ async def load(settings: Settings, path: str, *, organisation: str | None = None
         return 1
     print(f"survey {survey.id!r} {saved.outcome}; {_status_note(saved.row, settings)}")
     if organisation is not None:
-        print(f"survey {survey.id!r} is asked by organisation {organisation!r}; its digest includes the survey")
+        print(f"survey {survey.id!r} is asked by organisation {organisation!r}: its digest lists the survey first, as its own")
     return 0
 
 

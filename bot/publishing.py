@@ -82,8 +82,8 @@ async def publish(
     """Schedule the survey ``slug`` to open and close, inviting ``segment`` on ``channels``.
 
     Raises PublishError for an unknown or closed survey, times in the wrong order, or a
-    later opening of an open survey that residents have started: they could not go on
-    answering until it opens again.
+    later opening of an open survey that residents are answering: they could not go on
+    until it opens again.
     """
     row = await find_survey(session, slug)
     if row is None:
@@ -99,10 +99,12 @@ async def publish(
     if not channels:
         raise PublishError("no channel to invite on: configure a channel or give --channels")
     if row.status == "open" and opens_at > now:
-        started = await session.scalar(select(func.count()).select_from(Response).where(Response.survey_id == row.id))
-        if started:
+        answering = await session.scalar(
+            select(func.count()).select_from(Response).where(Response.survey_id == row.id, Response.completed_at.is_(None))
+        )
+        if answering:
             raise PublishError(
-                f"survey {slug!r} is open and {started} resident{'s have' if started != 1 else ' has'} started it; "
+                f"survey {slug!r} is open and {answering} resident{'s are' if answering != 1 else ' is'} answering it; "
                 "give an --opens time that has passed, so they can go on answering"
             )
     row.status = "scheduled"

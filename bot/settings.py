@@ -332,7 +332,9 @@ def _missing(settings: Settings, *required: tuple[str, str]) -> list[SettingsErr
 
 
 def _raise_first(problems: list[SettingsError]) -> None:
+    """Raise the first of ``problems``, with all of them in its ``all``."""
     if problems:
+        problems[0].all = problems
         raise problems[0]
 
 

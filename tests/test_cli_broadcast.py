@@ -65,7 +65,7 @@ async def test_publish_later_keeps_started_survey_open(panel_db, capsys):
     for extra in ([], ["--dry-run"]):
         assert await _run_main([*arguments, *extra]) == 1
         error = capsys.readouterr().err
-        assert "survey 'groen-in-de-wijk' is open and 2 residents have started it" in error
+        assert "survey 'groen-in-de-wijk' is open and 2 residents are answering it" in error
         assert "give an --opens time that has passed" in error
     survey, _ = await stored(panel_db)
     assert survey.status == "open"

@@ -384,7 +384,7 @@ def test_mail_login_rejected(environment, smtp_server):
     })
     code, lines = run_check()
     [problem] = problems(lines)
-    assert problem.startswith(f"problem: setting CHATPANEL_SMTP_URL: sending mail via 127.0.0.1:{server.port} failed: login rejected")
+    assert problem.startswith(f"problem: setting CHATPANEL_SMTP_URL: connecting to the mail server 127.0.0.1:{server.port} failed: login rejected")
     assert "wrong-password" not in "\n".join(lines)
     assert code == 1
 
@@ -397,7 +397,7 @@ def test_mail_server_unreachable(environment, closed_port):
     })
     code, lines = run_check()
     [problem] = problems(lines)
-    assert problem.startswith(f"problem: setting CHATPANEL_SMTP_URL: sending mail via 127.0.0.1:{closed_port} failed: ")
+    assert problem.startswith(f"problem: setting CHATPANEL_SMTP_URL: connecting to the mail server 127.0.0.1:{closed_port} failed: ")
     assert code == 1
 
 

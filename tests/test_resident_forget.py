@@ -160,8 +160,8 @@ async def test_forget_unknown_address(db, cli_env, monkeypatch, capsys):
         (("123",), "chatpanel: error: no address '123' in the panel (looked for telegram 123); check the number or chat id, or give --channel"),
         (
             ("06-1234",),
-            "chatpanel: error: no address '06-1234' in the panel (looked for sms +3161234, whatsapp +3161234) "
-            "(+3161234 is not a valid phone number); check the number or chat id, or give --channel",
+            "chatpanel: error: no address '06-1234' in the panel (looked for sms +3161234, whatsapp +3161234; "
+            "+3161234 is not a valid phone number); check the number or chat id, or give --channel",
         ),
     ],
 )

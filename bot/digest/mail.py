@@ -170,7 +170,7 @@ async def check_server(smtp_url: str, *, timeout: float = 10.0, local_hostname: 
         async with client:
             await client.noop()
     except (aiosmtplib.SMTPException, OSError) as error:
-        raise _mail_error(_classify(error), server, 1) from error
+        raise _mail_error(_classify(error), server, 1, doing="connecting to the mail server") from error
 
 
 @dataclass(frozen=True)
@@ -366,11 +366,11 @@ def _reply_text(error: BaseException) -> str:
     return one_line[:_MAX_REPLY_LENGTH]
 
 
-def _mail_error(failure: _Failure, server: _Server, attempt: int) -> MailError:
+def _mail_error(failure: _Failure, server: _Server, attempt: int, doing: str = "sending mail via") -> MailError:
     code = f"{failure.code} " if failure.code is not None else ""
     tries = f" after {attempt} attempts" if attempt > 1 else ""
     return MailError(
-        f"sending mail via {server.address} failed{tries}: {failure.problem} ({code}{failure.reply}); {failure.fix}",
+        f"{doing} {server.address} failed{tries}: {failure.problem} ({code}{failure.reply}); {failure.fix}",
         permanent=failure.permanent,
         code=failure.code,
         server=server.address,

@@ -163,7 +163,7 @@ async def _open_survey(turn: Turn) -> tuple[Survey, SurveyModel] | None:
         return found
     turn.set_step(IDLE)
     if found is not None and found[0].status == "scheduled":
-        turn.say(turn.t.gettext("This survey is not open yet, so we could not save that answer. We will send it to you when it opens."))
+        turn.say(turn.t.gettext("This survey is not open yet, so we could not save that answer."))
         return None
     turn.say(turn.t.gettext("This survey has closed in the meantime, so we could not save that answer. Thank you for taking part!"))
     return None
