@@ -156,16 +156,7 @@ async def check_server(smtp_url: str, *, timeout: float = 10.0, local_hostname: 
     Raises MailError, once and without retrying, for an invalid URL or a failure.
     """
     server = _parse_url(smtp_url)
-    client = aiosmtplib.SMTP(
-        hostname=server.host,
-        port=server.port,
-        username=server.username,
-        password=server.password,
-        use_tls=server.use_tls,
-        start_tls=server.start_tls,
-        timeout=timeout,
-        local_hostname=local_hostname,
-    )
+    client = aiosmtplib.SMTP(**server.client_options(timeout, local_hostname))
     try:
         async with client:
             await client.noop()
@@ -182,6 +173,19 @@ class _Server:
     start_tls: bool | None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+
+    def client_options(self, timeout: float, local_hostname: str | None) -> dict[str, object]:
+        """Return the connection options of aiosmtplib's SMTP client and send() for this server."""
+        return {
+            "hostname": self.host,
+            "port": self.port,
+            "username": self.username,
+            "password": self.password,
+            "use_tls": self.use_tls,
+            "start_tls": self.start_tls,
+            "timeout": timeout,
+            "local_hostname": local_hostname,
+        }
 
     @property
     def address(self) -> str:
@@ -224,17 +228,7 @@ def _parse_url(url: str) -> _Server:
 
 async def _send_once(message: EmailMessage, server: _Server, timeout: float, local_hostname: str | None) -> None:
     """Make one delivery attempt. Raises SMTPRecipientsRefused when any recipient is refused."""
-    refused, _ = await aiosmtplib.send(
-        message,
-        hostname=server.host,
-        port=server.port,
-        username=server.username,
-        password=server.password,
-        use_tls=server.use_tls,
-        start_tls=server.start_tls,
-        timeout=timeout,
-        local_hostname=local_hostname,
-    )
+    refused, _ = await aiosmtplib.send(message, **server.client_options(timeout, local_hostname))
     # aiosmtplib raises only when every recipient is refused and returns the others.
     if refused:
         raise aiosmtplib.SMTPRecipientsRefused(
