@@ -279,6 +279,13 @@ _YES_NO_TOKEN = re.compile(r"\w+|[^\w\s]")
 _REPEATED_LETTER = re.compile(r"([^\W\d_])\1+")
 
 
+def starts_with_word(text: str) -> bool:
+    """Return whether the token that decides a yes/no reply (its first) is letters or
+    digits, not an emoji or another sign."""
+    first = _YES_NO_TOKEN.search(text)
+    return first is not None and first.group().isalnum()
+
+
 def _squeeze(word: str) -> str:
     return _REPEATED_LETTER.sub(r"\1", word)
 

@@ -9,12 +9,11 @@ that is a new resident and starts at the introduction.
 from __future__ import annotations
 
 import logging
-import re
 from zoneinfo import ZoneInfo
 
 from bot import erasure
 from bot.flows import consent, pending
-from bot.flows.answers import Accepted, parse_answer
+from bot.flows.answers import Accepted, parse_answer, starts_with_word
 from bot.flows.model import YES, Question, QuestionType
 from bot.flows.pending import ERASE
 from bot.logs import address_tag
@@ -24,8 +23,6 @@ log = logging.getLogger(__name__)
 
 STEP = "confirm"
 
-# A word, or any single other character that is not a space, as the yes/no parser reads them.
-_FIRST_TOKEN = re.compile(r"\w+|[^\w\s]")
 _CONFIRM_QUESTION = Question(id="erase", type=QuestionType.YES_NO, text={"nl": ""})
 
 
@@ -43,7 +40,7 @@ async def answer(turn: Turn, text: str) -> None:
         turn.conversation.misses += 1
         turn.say(t.gettext("Please answer yes or no."), prompt=await pending.current_prompt(turn))
         return
-    if result.value == YES and not _typed(text):
+    if result.value == YES and not starts_with_word(text):
         # Erasing cannot be undone, so it needs a typed yes or the button, not an emoji.
         turn.conversation.misses += 1
         turn.say(t.gettext("Send the word yes if you really want everything deleted."), prompt=await pending.current_prompt(turn))
@@ -56,12 +53,6 @@ async def answer(turn: Turn, text: str) -> None:
             await pending.resume(turn, nothing_deleted)
         return
     await _erase(turn)
-
-
-def _typed(text: str) -> bool:
-    """Return whether the word that decides a yes/no reply (its first) is letters or digits."""
-    first = _FIRST_TOKEN.search(text)
-    return first is not None and first.group().isalnum()
 
 
 async def _erase(turn: Turn) -> None:
