@@ -18,11 +18,12 @@ from bot.channels.types import Inbound
 from bot.engine import Engine, Handled
 from bot.outbox import enqueue_replies
 from store.models import InboundMessage
+from store.sqlite_driver import statements_in_loop
 
 log = logging.getLogger(__name__)
 
-# Built once, like the engine's statements (store.queries). A Core insert does not flush
-# the session first, so the turn's ORM changes reach the database at the commit.
+# Built once, like the engine's statements (store.queries). A Core insert skips the ORM's
+# handling of rows as objects; the session still flushes the turn's changes before it.
 _CLAIM = insert(InboundMessage.__table__)
 
 
@@ -60,6 +61,12 @@ class InboundProcessor:
         return True
 
     async def _handle(self, inbound: Inbound, locale: str | None) -> Handled:
+        # A turn's statements are indexed reads and single-row writes, so on SQLite they
+        # run in the event loop's thread (store.sqlite_driver).
+        with statements_in_loop():
+            return await self._handle_in_transaction(inbound, locale)
+
+    async def _handle_in_transaction(self, inbound: Inbound, locale: str | None) -> Handled:
         async with self.sessionmaker() as session, session.begin():
             handled = await self.engine.handle(session, inbound, locale=locale)
             # Linked to its address, so erasing the address erases the message id. A

@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.turn import Reply
 from store.models import OutboxMessage
 
-# A Core insert, which does not flush the session first: the rows refer only to an
-# address, which exists before the turn adds replies.
+# A Core insert, built once: it skips the ORM's handling of rows as objects.
 _INSERT = insert(OutboxMessage.__table__)
 
 

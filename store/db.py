@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from store.sqlite_driver import one_trip_dbapi
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -55,6 +57,9 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
+        # The inbound path runs its statements in the event loop's thread, between a
+        # BEGIN IMMEDIATE and a COMMIT that go to aiosqlite's thread (store.sqlite_driver).
+        connect_args.setdefault("check_same_thread", False)
         # Every transaction starts with BEGIN IMMEDIATE, so only one at a time can run.
         # With one connection the others wait in the pool's queue and start the moment it
         # is free. With more, they would poll SQLite's busy handler, which sleeps up to
@@ -63,6 +68,8 @@ def create_engine(url: str, **kwargs) -> AsyncEngine:
         kwargs.setdefault("max_overflow", 0)
         # A transaction waits for the connection as long as it would wait for the lock.
         kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
+        # Each statement in one trip to aiosqlite's thread instead of four (store.sqlite_driver).
+        kwargs.setdefault("module", one_trip_dbapi())
         engine = create_async_engine(url, connect_args=connect_args, **kwargs)
         _configure_sqlite(engine)
         return engine
