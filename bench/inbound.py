@@ -51,6 +51,7 @@ from bot.flows.loader import load_survey_file
 from bot.surveys import save_survey
 from store.db import create_engine, create_sessionmaker, upgrade
 from store.models import Answer, Response
+from store.sqlite_driver import statements_in_loop
 from tests.fakes.payloads import PANEL_NUMBER, sign_twilio, twilio_sms_form
 from tests.fakes.twilio_api import FakeTwilioApi
 
@@ -342,8 +343,10 @@ def run_bare_server(database_url: str, port: int, auth_token: str) -> None:
         row = dict(
             message_sid=params["MessageSid"], sender=params["From"], body=params.get("Body", ""), received_at=datetime.now(timezone.utc)
         )
-        async with request.app[BARE_ENGINE].begin() as connection:
-            await connection.execute(insert(BARE_MESSAGES).values(**row))
+        # Like serve's inbound path, the INSERT runs in the event loop's thread on SQLite.
+        with statements_in_loop():
+            async with request.app[BARE_ENGINE].begin() as connection:
+                await connection.execute(insert(BARE_MESSAGES).values(**row))
         return web.Response(text=empty_twiml(), content_type="text/xml")
 
     app = web.Application(client_max_size=64 * 1024)

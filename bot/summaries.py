@@ -26,6 +26,7 @@ from bot.results import QuestionResult, SurveyResults, survey_results
 from bot.surveys import survey_model
 from bot.turn import Turn
 from store.models import Address, Answer, Conversation, Organisation, Response, Survey, SurveyOutcome
+from store.sqlite_driver import statements_in_loop
 
 log = logging.getLogger(__name__)
 
@@ -279,7 +280,10 @@ async def results_reply(turn: Turn) -> list[str]:
     messages: list[str] = []
     for row in rows:
         survey = survey_model(row)
-        results = await survey_results(turn.session, row, t.locale)
+        # Counting every answer of a survey can take a second on a large panel, too long
+        # to run in the event loop's thread (store.sqlite_driver).
+        with statements_in_loop(False):
+            results = await survey_results(turn.session, row, t.locale)
         blocks = summary_blocks(t, survey, results, turn.panel.min_group_size)
         outcome = await turn.session.get(SurveyOutcome, row.id)
         if outcome is not None:

@@ -48,14 +48,15 @@ _IN_LOOP: ContextVar[bool] = ContextVar("chatpanel_sqlite_statements_in_loop", d
 
 
 @contextmanager
-def statements_in_loop() -> Iterator[None]:
+def statements_in_loop(in_loop: bool = True) -> Iterator[None]:
     """Run the SQLite statements of this task's transactions in the event loop's thread.
 
     Only for transactions of short statements: one that scans a large table would hold
-    up the whole process while it runs. Statements outside a transaction, such as the
-    BEGIN, still go to aiosqlite's thread. Other databases ignore this.
+    up the whole process while it runs. ``in_loop=False`` sends a block of such
+    statements back to aiosqlite's thread. Statements outside a transaction, such as
+    the BEGIN, always go there. Other databases ignore this.
     """
-    token = _IN_LOOP.set(True)
+    token = _IN_LOOP.set(in_loop)
     try:
         yield
     finally:

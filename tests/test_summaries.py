@@ -3,6 +3,7 @@ when a survey closes, and the RESULTATEN/RESULTS keyword."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from bot.results import OptionCount, QuestionResult, SurveyResults
 from bot.scheduler import PanelScheduler
 from bot.summaries import MESSAGE_LENGTH_LIMIT, enqueue_summaries, pack_messages, summary_messages
 from bot.turn import PanelInfo
+from store.db import create_engine, create_sessionmaker, sqlite_url, upgrade
 from store.models import Address, Answer, Conversation, OutboxMessage, Resident, Response, Survey, utcnow
 from tests.harness import ConsolePanel
 from tests.test_scheduler import MONDAY_10, Clock, policy, publish_survey
@@ -405,3 +407,32 @@ async def test_results_end_with_pending_question(db, tmp_path):
     assert replies[0].text.startswith('Resultaten van "Alle typen"')
     assert replies[-1].text.endswith("Vraag 1 van 7: Hoe vaak ga je naar het park?")
     assert [choice.label for choice in replies[-1].choices] == ["Elke dag", "Elke week", "Nooit"]
+
+
+async def test_results_count_in_database_thread(tmp_path):
+    """On SQLite a turn's statements run in the event loop's thread, but RESULTS counts
+    every answer of a survey, so those statements go to aiosqlite's thread."""
+    engine = create_engine(sqlite_url(tmp_path / "panel.db"))
+    await upgrade(engine)
+    db = (engine, create_sessionmaker(engine))
+    try:
+        panel, row = await joined_panel(db, "alice", panel_info=PanelInfo("P", "O", "https://example.org/p", min_group_size=1))
+        await answer_all(panel, "alice")
+        await close(db, row)
+        statements: list[tuple[bool, str]] = []
+        loop_thread = threading.get_ident()
+        async with engine.connect() as connection:
+            # The pool's only connection: the turn below runs on it too.
+            raw = await connection.get_raw_connection()
+            raw.driver_connection._conn.set_trace_callback(
+                lambda sql: statements.append((threading.get_ident() == loop_thread, sql))
+            )
+        await panel.say("RESULTATEN", resident="alice")
+    finally:
+        await engine.dispose()
+    in_loop = {sql.split()[0] + (" addresses" if "FROM addresses" in sql else "") for same, sql in statements if same}
+    counts = [same for same, sql in statements if "count(" in sql and "FROM answers" in sql]
+    assert "SELECT addresses" in in_loop
+    assert "INSERT" in in_loop
+    assert counts
+    assert not any(counts)
