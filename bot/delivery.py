@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.channels.errors import PermanentDeliveryError, TransientDeliveryError, UndeliverableMessageError
-from bot.channels.sender import Sender
+from bot.channels.sender import PROVIDER_TIMEOUT_SECONDS, Sender
 from bot.channels.types import Channel, Choice, Outbound
 from bot.erasure import drop_sent_confirmation
 from bot.ratelimit import RateLimiter
@@ -32,10 +32,11 @@ from store.models import Address, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
-# A send starts only while at least this much of its lease is left, so that the lease
-# outlasts the request: the Twilio senders time out after 30 seconds.
-SEND_TIME_RESERVE = timedelta(seconds=30)
+# A send starts only while at least this much of its lease is left: the longest request
+# to a provider, and time to store its result. A result stored after the lease ended
+# could come after another worker claimed the row and sent it again.
+SEND_TIME_RESERVE = timedelta(seconds=PROVIDER_TIMEOUT_SECONDS + 15)
+LEASE = 2 * SEND_TIME_RESERVE
 MAX_BACKOFF_SECONDS = 300
 POLL_SECONDS = 1.0
 UNSENT = ("queued", "sending")

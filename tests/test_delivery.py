@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from bot.channels.errors import TransientDeliveryError, UndeliverableMessageError
 from bot.channels.types import Channel, Outbound
+from bot.channels.sender import PROVIDER_TIMEOUT_SECONDS
 from bot.delivery import LEASE, MAX_BACKOFF_SECONDS, SEND_TIME_RESERVE, DeliveryWorker
+from bot.settings import Settings
 from bot.ratelimit import RateLimiter
 from store.models import Address, OutboxMessage
 from tests.test_ratelimit import VirtualClock
@@ -339,6 +341,15 @@ async def test_lease_nearly_expired_defers_send(db, telegram_api, telegram_sende
 
     clock.now = LEASE.total_seconds()
     assert await worker.drain() == 1
+
+
+def test_default_lease_outlasts_slowest_send():
+    """A send that starts with the least lease left may take the providers' whole timeout
+    and still store its result well before another worker can claim the row."""
+    worker = DeliveryWorker(None, {}, lease=timedelta(seconds=Settings().delivery_lease_seconds))
+    time_to_store = worker.send_time_reserve - timedelta(seconds=PROVIDER_TIMEOUT_SECONDS)
+    assert time_to_store >= timedelta(seconds=10)
+    assert worker.lease == LEASE
 
 
 async def test_stop_abandons_rate_limit_wait(db, telegram_api, telegram_sender):

@@ -28,6 +28,7 @@ from bot.channels.errors import (
     UndeliverableMessageError,
 )
 from bot.channels.render import render_numbered
+from bot.channels.sender import PROVIDER_TIMEOUT_SECONDS
 from bot.channels.types import Channel, Inbound, InboundKind, Outbound
 
 # Region for numbers that arrive without a country code.
@@ -188,7 +189,7 @@ class TwilioMessagesClient:
         auth_token: str,
         api_url: str = "https://api.twilio.com",
         *,
-        timeout: float = 30.0,
+        timeout: float = PROVIDER_TIMEOUT_SECONDS,
         status_callback: str | None = None,
     ) -> None:
         self._timeout = timeout
@@ -257,7 +258,7 @@ class TwilioSmsSender(TwilioMessagesClient):
         from_number: str,
         api_url: str = "https://api.twilio.com",
         *,
-        timeout: float = 30.0,
+        timeout: float = PROVIDER_TIMEOUT_SECONDS,
         status_callback: str | None = None,
     ) -> None:
         super().__init__(

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.channels.errors import UndeliverableMessageError
 from bot.channels.render import render_numbered
+from bot.channels.sender import PROVIDER_TIMEOUT_SECONDS
 from bot.channels.twilio_sms import MAX_BODY_LENGTH, WHATSAPP_PREFIX, TwilioMessagesClient
 from bot.channels.types import Outbound
 
@@ -54,7 +55,7 @@ class TwilioWhatsAppSender(TwilioMessagesClient):
         default_locale: str = "nl",
         status_callback: str | None = None,
         clock: Callable[[], datetime] = _utcnow,
-        timeout: float = 30.0,
+        timeout: float = PROVIDER_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(
             account_sid,
