@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import insert
+
 from bot.flows.answers import Accepted, parse_answer
 from bot.flows.hints import hint_text
 from bot.flows.model import YES, Question, QuestionType
@@ -18,6 +20,8 @@ OFFER = "offer"
 IDLE = "idle"
 MAX_MISSES = 3
 
+# Built once, like the engine's other statements (store.queries).
+_INSERT_ANSWER = insert(Answer.__table__)
 _OFFER_QUESTION = Question(id="offer", type=QuestionType.YES_NO, text={"nl": ""})
 
 
@@ -176,12 +180,16 @@ async def _store_and_continue(
     response, answers = await _response(turn, row)
     stored = answers.get(question.id)
     if stored is None:
-        stored = Answer(response_id=response.id, question_id=question.id)
-        turn.session.add(stored)
+        # A first answer goes in through a Core insert, which skips the ORM's unit of work
+        # for the commonest write of all. The object stays out of the session: it only
+        # tells _next_unanswered what was answered.
+        stored = Answer(response_id=response.id, question_id=question.id, value=value, skipped=value is None, answered_at=turn.now)
+        await turn.session.execute(_INSERT_ANSWER, _answer_row(stored))
         answers[question.id] = stored
-    stored.value = value
-    stored.skipped = value is None
-    stored.answered_at = turn.now
+    else:
+        stored.value = value
+        stored.skipped = value is None
+        stored.answered_at = turn.now
 
     following = _next_unanswered(survey, answers)
     if following is None:
@@ -217,6 +225,16 @@ async def _response(turn: Turn, row: Survey) -> tuple[Response, dict[str, Answer
         await turn.session.flush()
     turn.survey_response = SurveyResponse(row.id, response, answers)
     return response, answers
+
+
+def _answer_row(answer: Answer) -> dict[str, object]:
+    return {
+        "response_id": answer.response_id,
+        "question_id": answer.question_id,
+        "value": answer.value,
+        "skipped": answer.skipped,
+        "answered_at": answer.answered_at,
+    }
 
 
 def _next_unanswered(survey: SurveyModel, answers: dict[str, Answer]) -> Question | None:
