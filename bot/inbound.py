@@ -61,8 +61,9 @@ class InboundProcessor:
         return True
 
     async def _handle(self, inbound: Inbound, locale: str | None) -> Handled:
-        # A turn's statements are indexed reads and single-row writes, so on SQLite they
-        # run in the event loop's thread (store.sqlite_driver).
+        # A turn's statements touch one resident's rows and a few small tables, so on
+        # SQLite they run in the event loop's thread (store.sqlite_driver). RESULTS, which
+        # counts every answer of a survey, sends its statements back to the thread.
         with statements_in_loop():
             return await self._handle_in_transaction(inbound, locale)
 

@@ -19,7 +19,8 @@ from bot.channels.telegram import TelegramSender
 from bot.channels.twilio_sms import TwilioSmsSender
 from bot.channels.twilio_whatsapp import TwilioWhatsAppSender
 from bot.channels.types import Channel
-from bot.delivery import DeliveryWorker
+from bot.channels.sender import PROVIDER_TIMEOUT_SECONDS
+from bot.delivery import LEASE, DeliveryWorker
 from bot.engine import Engine
 from bot.inbound import InboundProcessor
 from bot.ratelimit import build_rate_limiters
@@ -153,13 +154,17 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
             status_callback=status_callback_url(settings.public_url),
             clock=clock,
         )
-    worker = DeliveryWorker(
-        sessionmaker,
-        senders,
-        clock=clock,
-        rate_limiters=build_rate_limiters(settings),
-        lease=timedelta(seconds=settings.delivery_lease_seconds),
-    )
+    lease = timedelta(seconds=settings.delivery_lease_seconds)
+    if lease < LEASE:
+        log.warning(
+            "DELIVERY_LEASE_SECONDS=%g is shorter than %g: a send that takes the providers' whole timeout of %g s "
+            "may leave too little of the lease to store its result, and the message can go twice; use %g or more",
+            settings.delivery_lease_seconds,
+            LEASE.total_seconds(),
+            PROVIDER_TIMEOUT_SECONDS,
+            LEASE.total_seconds(),
+        )
+    worker = DeliveryWorker(sessionmaker, senders, clock=clock, rate_limiters=build_rate_limiters(settings), lease=lease)
     processor = InboundProcessor(sessionmaker, Engine(panel_info(settings), clock=clock), on_queued=worker.wake)
     scheduler = PanelScheduler(
         sessionmaker,

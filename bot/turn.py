@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.types import Choice
 from bot.i18n import Texts, texts
 from store.models import Address, Conversation, Resident
-from store.queries import SurveyResponse
 
 
 @dataclass(frozen=True)
@@ -65,9 +64,6 @@ class Turn:
     address: Address
     conversation: Conversation
     resident: Resident | None
-    # The resident's response to the conversation's survey, as loaded with the address,
-    # so that an answer needs no query of its own (bot.flows.survey_flow).
-    survey_response: SurveyResponse | None = None
     replies: list[Reply] = field(default_factory=list)
 
     @property

@@ -12,7 +12,9 @@ from bot.channels.errors import TransientDeliveryError, UndeliverableMessageErro
 from bot.channels.types import Channel, Outbound
 from bot.channels.sender import PROVIDER_TIMEOUT_SECONDS
 from bot.delivery import LEASE, MAX_BACKOFF_SECONDS, SEND_TIME_RESERVE, DeliveryWorker
+from bot.runtime import build_runtime
 from bot.settings import Settings
+from store.db import sqlite_url
 from bot.ratelimit import RateLimiter
 from store.models import Address, OutboxMessage
 from tests.test_ratelimit import VirtualClock
@@ -350,6 +352,20 @@ def test_default_lease_outlasts_slowest_send():
     time_to_store = worker.send_time_reserve - timedelta(seconds=PROVIDER_TIMEOUT_SECONDS)
     assert time_to_store >= timedelta(seconds=10)
     assert worker.lease == LEASE
+
+
+@pytest.mark.parametrize(("seconds", "warned"), [(60, True), (90, False)])
+def test_short_lease_setting_warns(tmp_path, caplog, seconds, warned):
+    settings = Settings(database_url=sqlite_url(tmp_path / "panel.db"), delivery_lease_seconds=seconds)
+    build_runtime(settings)
+    warnings = [record.getMessage() for record in caplog.records if "DELIVERY_LEASE_SECONDS" in record.getMessage()]
+    if warned:
+        assert warnings == [
+            f"DELIVERY_LEASE_SECONDS={seconds} is shorter than 90: a send that takes the providers' whole timeout of 30 s "
+            "may leave too little of the lease to store its result, and the message can go twice; use 90 or more"
+        ]
+    else:
+        assert warnings == []
 
 
 async def test_stop_abandons_rate_limit_wait(db, telegram_api, telegram_sender):

@@ -29,15 +29,28 @@ async def engine(tmp_path):
     await engine.dispose()
 
 
-async def test_cursor_rows_rowcount_lastrowid(engine) -> None:
-    async with engine.begin() as connection:
-        inserted = await connection.execute(text("INSERT INTO items (name) VALUES ('a')"))
-        assert inserted.lastrowid == 1
-        await connection.execute(text("INSERT INTO items (name) VALUES (:name)"), [{"name": "b"}, {"name": "c"}])
-        updated = await connection.execute(text("UPDATE items SET name = name || '!' WHERE id > 1"))
-        assert updated.rowcount == 2
-        rows = (await connection.execute(text("SELECT id, name FROM items ORDER BY id"))).all()
+@pytest.mark.parametrize("in_loop", [False, True])
+async def test_cursor_rows_rowcount_lastrowid(engine, in_loop) -> None:
+    with statements_in_loop(in_loop):
+        async with engine.begin() as connection:
+            inserted = await connection.execute(text("INSERT INTO items (name) VALUES ('a')"))
+            assert inserted.lastrowid == 1
+            many = await connection.execute(text("INSERT INTO items (name) VALUES (:name)"), [{"name": "b"}, {"name": "c"}])
+            assert many.rowcount == 2
+            updated = await connection.execute(text("UPDATE items SET name = name || '!' WHERE id > 1"))
+            assert updated.rowcount == 2
+            rows = (await connection.execute(text("SELECT id, name FROM items ORDER BY id"))).all()
+            batches = list((await connection.execute(text("SELECT id FROM items ORDER BY id"))).partitions())
     assert [tuple(row) for row in rows] == [(1, "a"), (2, "b!"), (3, "c!")]
+    assert [[tuple(row) for row in batch] for batch in batches] == [[(1,)], [(2,)], [(3,)]]
+
+
+async def test_cursor_streams_in_batches(engine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO items (name) VALUES (:name)"), [{"name": str(number)} for number in range(5)])
+        result = await connection.stream(text("SELECT name FROM items ORDER BY id"))
+        batches = [[row.name for row in batch] async for batch in result.partitions(2)]
+    assert batches == [["0", "1"], ["2", "3"], ["4"]]
 
 
 async def test_in_loop_statement_thread(engine) -> None:

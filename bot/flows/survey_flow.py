@@ -13,7 +13,7 @@ from bot.segments import Segment
 from bot.surveys import get_survey, survey_model
 from bot.turn import Prompt, Turn
 from store.models import Answer, Response, Survey
-from store.queries import SurveyResponse, answer_values, open_surveys_for, response_with_answers
+from store.queries import answer_values, open_surveys_for, response_with_answers
 
 FLOW = "survey"
 OFFER = "offer"
@@ -215,15 +215,11 @@ async def _response(turn: Turn, row: Survey) -> tuple[Response, dict[str, Answer
     their first answer (an invitation that is the first question starts a conversation
     without one)."""
     assert turn.resident is not None
-    loaded = turn.survey_response
-    if loaded is None or loaded.survey_pk != row.id:
-        loaded = await response_with_answers(turn.session, row.id, turn.resident.id)
-    response, answers = loaded.response, loaded.answers
+    response, answers = await response_with_answers(turn.session, row.id, turn.resident.id)
     if response is None:
         response = Response(survey_id=row.id, resident_id=turn.resident.id, channel=turn.address.channel, started_at=turn.now)
         turn.session.add(response)
         await turn.session.flush()
-    turn.survey_response = SurveyResponse(row.id, response, answers)
     return response, answers
 
 
