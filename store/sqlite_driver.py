@@ -11,13 +11,14 @@ Two changes, measured in docs/benchmarks.md:
 - Each statement opens, executes, fetches and closes its cursor in one trip.
 - Inside ``statements_in_loop()`` a statement runs in the event loop's own thread, with
   no trip at all, once the connection is in a transaction. The inbound path uses it:
-  its transaction makes a few indexed reads and single-row writes. Every transaction
-  starts with ``BEGIN IMMEDIATE`` (store.db), which still goes to the thread, because
-  it can wait up to the busy timeout for another process to release the write lock.
-  Once it returns, the transaction holds that lock, so the statements after it never
-  wait for a lock. COMMIT and ROLLBACK also go to the thread, because a COMMIT can write a
-  checkpoint. The thread is idle while a statement runs in the loop, because the BEGIN
-  went through its queue and was awaited first.
+  its transaction touches one resident's rows and a few small tables. Every
+  transaction starts with ``BEGIN IMMEDIATE`` (store.db), which still goes to the
+  thread, because it can wait up to the busy timeout for another process to release
+  the write lock. Once it returns, the transaction holds that lock. In WAL mode, which
+  store.db sets, the statements after it then wait for no other connection. COMMIT and
+  ROLLBACK also go to the thread, because a COMMIT can write a checkpoint. The thread
+  is idle while a statement runs in the loop, because the BEGIN went through its queue
+  and was awaited first.
 
 Streaming results (``stream``, ``yield_per``) keep SQLAlchemy's server-side cursor,
 which fetches in batches in the thread.
@@ -144,9 +145,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             if _IN_LOOP.get() and connection._conn.in_transaction:
                 return _execute(connection._conn, operation, parameters, many)
             # aiosqlite's own way to run a function in its thread, as its execute does.
-            # NOTE: _execute and _conn are private to aiosqlite, as the attributes of
-            # SQLAlchemy's adapter used here are to SQLAlchemy; pyproject.toml pins the
-            # versions this was tested with (tests/test_sqlite_driver.py).
+            # NOTE: _execute and _conn are private to aiosqlite. The adapter attributes used
+            # here are private to SQLAlchemy too. pyproject.toml pins the minor versions
+            # that tests/test_sqlite_driver.py ran with.
             return await connection._execute(_execute, connection._conn, operation, parameters, many)
 
 
