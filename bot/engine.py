@@ -79,18 +79,20 @@ class Engine:
     async def _new_turn(self, session: AsyncSession, inbound: Inbound, locale: str | None, erased: Address | None) -> Turn:
         """Start the conversation of a new address, reusing the row of an ``erased`` one
         that still waits for its erasure confirmation to be sent."""
+        now = self.clock()
         if erased is None:
-            address = Address(channel=inbound.channel, value=inbound.address)
+            # With the time of this message, so _note_inbound has nothing to update.
+            address = Address(channel=inbound.channel, value=inbound.address, last_inbound_at=now)
             session.add(address)
             await session.flush()
         else:
             address = erased
             address.erased_at = None
-            address.created_at = self.clock()
+            address.created_at = now
         conversation = self._new_conversation(address, inbound, locale)
         session.add(conversation)
         log.info("new address %s, starting onboarding", address_tag(inbound.channel, inbound.address))
-        turn = Turn(session, self.panel, self.clock(), address, conversation, None)
+        turn = Turn(session, self.panel, now, address, conversation, None)
         _note_inbound(turn)
         return turn
 
