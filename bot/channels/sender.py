@@ -6,8 +6,9 @@ from typing import Protocol
 
 from bot.channels.types import Outbound
 
-# The longest one request to a provider may take, connection included. The Twilio senders
-# give up after this long; the delivery worker's lease leaves room for it (bot.delivery).
+# The maximum time one request to a provider may take, connection included. The Twilio
+# senders give up after this long; the delivery worker's lease leaves room for it
+# (bot.delivery).
 PROVIDER_TIMEOUT_SECONDS = 30.0
 
 
