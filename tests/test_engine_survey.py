@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from sqlalchemy import func, select
 
 from bot.channels.types import InboundKind
@@ -221,24 +223,18 @@ async def test_idea_is_stored_as_suggestion(db):
     assert suggestion.neighbourhood == "Duinoord"
 
 
-async def test_closed_survey_answer_not_filed(db):
+@pytest.mark.parametrize(
+    ("status", "expected", "unexpected"),
+    [("closed", "inmiddels gesloten", "nog niet open"), ("scheduled", "Deze vragenlijst is nog niet open", "gesloten")],
+)
+async def test_survey_not_open_answer_not_filed(db, status, expected, unexpected):
     panel = await joined_panel(db)
     async with db[1]() as session, session.begin():
         survey = (await session.execute(select(Survey))).scalar_one()
-        survey.status = "closed"
+        survey.status = status
     reply = await panel.say("1")
-    assert "inmiddels gesloten" in reply
-    assert await stored_answers(db[1]) == {}
-
-
-async def test_scheduled_survey_answer_not_filed(db):
-    panel = await joined_panel(db)
-    async with db[1]() as session, session.begin():
-        survey = (await session.execute(select(Survey))).scalar_one()
-        survey.status = "scheduled"
-    reply = await panel.say("1")
-    assert "Deze vragenlijst is nog niet open" in reply
-    assert "gesloten" not in reply
+    assert expected in reply
+    assert unexpected not in reply
     assert await stored_answers(db[1]) == {}
 
 
