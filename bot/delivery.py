@@ -32,9 +32,8 @@ from store.models import Address, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-# A send starts only while at least this much of its lease is left: the longest request
-# to a provider, and time to store its result. A result stored after the lease ended
-# could come after another worker claimed the row and sent it again.
+# A send starts only while this much of its lease is left: the provider timeout, and time
+# to store the result before another worker can claim the row and send it again.
 SEND_TIME_RESERVE = timedelta(seconds=PROVIDER_TIMEOUT_SECONDS + 15)
 LEASE = 2 * SEND_TIME_RESERVE
 MAX_BACKOFF_SECONDS = 300

@@ -23,7 +23,7 @@ from store.sqlite_driver import statements_in_loop
 log = logging.getLogger(__name__)
 
 # Built once, like the engine's statements (store.queries). A Core insert skips the ORM's
-# handling of rows as objects; the session still flushes the turn's changes before it.
+# handling of rows as objects. The session still flushes the turn's changes before it.
 _CLAIM = insert(InboundMessage.__table__)
 
 

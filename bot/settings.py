@@ -85,9 +85,8 @@ class Settings:
     reminder_after_hours: float = 48.0
     scheduler_interval_seconds: float = 30.0
     # How long a delivery worker owns a message it is sending; after a crash the message is
-    # sent again once this has passed. A send starts only while 45 s of it are left (half,
-    # for a shorter lease): time for the slowest request (30 s for Twilio) and for storing
-    # its result (bot.delivery).
+    # sent again once this has passed. A send starts only while 45 s of it are left, or
+    # half of a shorter lease, for the request (30 s at most) and storing its result.
     delivery_lease_seconds: float = 90.0
     # Topics: suggestions one resident may send in 7 days, and how often (in days) approved
     # topics are offered to the panel for support; 0 turns that broadcast off.

@@ -280,8 +280,8 @@ async def results_reply(turn: Turn) -> list[str]:
     messages: list[str] = []
     for row in rows:
         survey = survey_model(row)
-        # Counting every answer of a survey can take a second on a large panel, too long
-        # to run in the event loop's thread (store.sqlite_driver).
+        # Counting 1,000,000 answers took 1 to 2 s on SQLite (docs/benchmarks.md), too long
+        # to hold up the event loop's thread (store.sqlite_driver).
         with statements_in_loop(False):
             results = await survey_results(turn.session, row, t.locale)
         blocks = summary_blocks(t, survey, results, turn.panel.min_group_size)

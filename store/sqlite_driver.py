@@ -144,10 +144,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         async with self._adapt_connection._execute_mutex:
             if _IN_LOOP.get() and connection._conn.in_transaction:
                 return _execute(connection._conn, operation, parameters, many)
-            # aiosqlite's own way to run a function in its thread, as its execute does.
-            # NOTE: _execute and _conn are private to aiosqlite. The adapter attributes used
-            # here are private to SQLAlchemy too. pyproject.toml pins the minor versions
-            # that tests/test_sqlite_driver.py ran with.
+            # aiosqlite's own execute runs its functions in the thread this way.
+            # NOTE: _execute, _conn and the adapter attributes are private to aiosqlite and
+            # SQLAlchemy, so pyproject.toml pins the minor versions the tests ran with.
             return await connection._execute(_execute, connection._conn, operation, parameters, many)
 
 

@@ -347,7 +347,7 @@ async def test_lease_nearly_expired_defers_send(db, telegram_api, telegram_sende
 
 def test_default_lease_outlasts_slowest_send():
     """A send that starts with the least lease left may take the providers' whole timeout
-    and still store its result well before another worker can claim the row."""
+    and still have at least 10 s to store its result before the lease ends."""
     worker = DeliveryWorker(None, {}, lease=timedelta(seconds=Settings().delivery_lease_seconds))
     time_to_store = worker.send_time_reserve - timedelta(seconds=PROVIDER_TIMEOUT_SECONDS)
     assert time_to_store >= timedelta(seconds=10)

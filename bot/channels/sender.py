@@ -7,8 +7,7 @@ from typing import Protocol
 from bot.channels.types import Outbound
 
 # The maximum time one request to a provider may take, connection included. The Twilio
-# senders give up after this long; the delivery worker's lease leaves room for it
-# (bot.delivery).
+# senders give up after this long, and the delivery worker's lease leaves room for it.
 PROVIDER_TIMEOUT_SECONDS = 30.0
 
 

@@ -180,9 +180,8 @@ async def _store_and_continue(
     response, answers = await _response(turn, row)
     stored = answers.get(question.id)
     if stored is None:
-        # A first answer goes in through a Core insert, which skips the ORM's unit of work
-        # for the commonest write of all. The object stays out of the session: it only
-        # tells _next_unanswered what was answered.
+        # A Core insert skips the ORM's unit of work for a turn's most frequent write. The
+        # object stays out of the session and only feeds _next_unanswered.
         stored = Answer(response_id=response.id, question_id=question.id, value=value, skipped=value is None, answered_at=turn.now)
         await turn.session.execute(_INSERT_ANSWER, _answer_row(stored))
         answers[question.id] = stored
