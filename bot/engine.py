@@ -59,19 +59,20 @@ class Engine:
         address whose resident erased their data starts again as a new address.
         """
         found = await lock_address(session, inbound.channel, inbound.address)
-        if found is None or found[0].erased_at is not None:
-            turn = await self._new_turn(session, inbound, locale, found[0] if found else None)
+        if found is None or found.address.erased_at is not None:
+            turn = await self._new_turn(session, inbound, locale, found.address if found else None)
             await self._first_contact(turn, inbound)
             return Handled(turn.address.id, turn.replies)
 
-        # Holding the survey keeps it in the session for the flows' get_survey.
-        address, conversation, resident, survey = found
+        # Holding ``found``, with its survey, keeps the survey in the session for the
+        # flows' get_survey.
+        address, conversation, resident = found.address, found.conversation, found.resident
         if conversation is None:
             conversation = self._new_conversation(address, inbound, locale)
             session.add(conversation)
         elif locale is not None:
             conversation.locale = locale
-        turn = Turn(session, self.panel, self.clock(), address, conversation, resident)
+        turn = Turn(session, self.panel, self.clock(), address, conversation, resident, response=found.response)
         _note_inbound(turn)
         await self._continue(turn, inbound)
         return Handled(address.id, turn.replies)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.types import Choice
 from bot.i18n import Texts, texts
 from store.models import Address, Conversation, Resident
+from store.queries import ResponseState
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class Turn:
     address: Address
     conversation: Conversation
     resident: Resident | None
+    # The resident's response to the conversation's survey, loaded with the address
+    # (bot.flows.survey_flow keeps it current).
+    response: ResponseState | None = None
     replies: list[Reply] = field(default_factory=list)
 
     @property

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Integer, any_, bindparam, exists, literal, select
+from sqlalchemy import JSON, ColumnElement, Integer, ScalarSelect, Select, and_, any_, bindparam, exists, func, literal, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,15 +30,37 @@ def id_in(session: AsyncSession, column: ColumnElement[int], ids: Sequence[int])
 # cache key took about 100 µs of Python, for every message (docs/benchmarks.md).
 _ADDRESS_WHERE = (Address.channel == bindparam("channel"), Address.value == bindparam("value"))
 _LOCK_ADDRESS = select(Address.id).where(*_ADDRESS_WHERE).with_for_update()
-_ADDRESS_WITH_STATE = (
-    select(Address, Conversation, Resident, Survey)
-    .outerjoin(Conversation, Conversation.address_id == Address.id)
-    .outerjoin(Resident, Resident.id == Address.resident_id)
-    .outerjoin(Survey, Survey.id == Conversation.survey_id)
-    .where(*_ADDRESS_WHERE)
-)
+
+
+def _answers_as_json(dialect_name: str) -> ScalarSelect:
+    """Return the answers of the outer query's response as one JSON array of
+    [id, question id, value, skipped] arrays: NULL or [] when there are none.
+
+    One column instead of a row per answer: joined rows would repeat the survey's
+    definition for every answer, and each copy would be decoded.
+    """
+    if dialect_name == "postgresql":
+        aggregate = func.json_agg(func.json_build_array(Answer.id, Answer.question_id, Answer.value, Answer.skipped))
+    else:
+        # SQLite stores JSON as text; json() turns it back into JSON inside the array.
+        aggregate = func.json_group_array(func.json_array(Answer.id, Answer.question_id, func.json(Answer.value), Answer.skipped))
+    return select(type_coerce(aggregate, JSON)).where(Answer.response_id == Response.id).scalar_subquery()
+
+
+def _address_with_state(dialect_name: str) -> Select:
+    return (
+        select(Address, Conversation, Resident, Survey, Response, _answers_as_json(dialect_name))
+        .outerjoin(Conversation, Conversation.address_id == Address.id)
+        .outerjoin(Resident, Resident.id == Address.resident_id)
+        .outerjoin(Survey, Survey.id == Conversation.survey_id)
+        .outerjoin(Response, and_(Response.survey_id == Conversation.survey_id, Response.resident_id == Address.resident_id))
+        .where(*_ADDRESS_WHERE)
+    )
+
+
+_ADDRESS_WITH_STATE = {name: _address_with_state(name) for name in ("postgresql", "sqlite")}
 _RESPONSE_WITH_ANSWERS = (
-    select(Response, Answer)
+    select(Response, Answer.id, Answer.question_id, Answer.value, Answer.skipped)
     .outerjoin(Answer, Answer.response_id == Response.id)
     .where(Response.survey_id == bindparam("survey_pk"), Response.resident_id == bindparam("resident_id"))
 )
@@ -53,44 +76,74 @@ _OPEN_SURVEYS_FOR = (
 )
 
 
-async def lock_address(
-    session: AsyncSession, channel: str, value: str
-) -> tuple[Address, Conversation | None, Resident | None, Survey | None] | None:
-    """Return the address with its conversation, resident and the conversation's survey,
-    the address locked (PostgreSQL), so two messages from one resident are handled one
-    after the other. SQLite serialises writers already.
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer as a turn reads it. ``id`` is None for an answer this turn inserted."""
+
+    id: int | None
+    value: AnswerValue | None
+    skipped: bool
+
+
+@dataclass
+class ResponseState:
+    """The resident's response to one survey, if any, and its answers by question id."""
+
+    survey_pk: int
+    response: Response | None
+    answers: dict[str, StoredAnswer]
+
+
+@dataclass(frozen=True)
+class AddressState:
+    address: Address
+    conversation: Conversation | None
+    resident: Resident | None
+    # The conversation's survey, with the resident's response to it.
+    survey: Survey | None
+    response: ResponseState | None
+
+
+async def lock_address(session: AsyncSession, channel: str, value: str) -> AddressState | None:
+    """Return the address with its conversation, resident, the conversation's survey and
+    the resident's response to it, the address locked (PostgreSQL), so two messages from
+    one resident are handled one after the other. SQLite serialises writers already.
 
     On PostgreSQL a statement of its own takes the lock first. A statement that waits for
     a row lock reads the new version of the locked row only, so a joined conversation
     would come back as it was before the other message changed it. One statement then
-    loads all four. While the caller holds the survey, a lookup of it by primary key is
+    loads the rest. While the caller holds the survey, a lookup of it by primary key is
     answered from the session without a query (the session's identity map holds its
     rows only by weak reference).
     """
     parameters = {"channel": channel, "value": value}
-    if session.get_bind().dialect.name == "postgresql":
+    dialect_name = session.get_bind().dialect.name
+    if dialect_name == "postgresql":
         await session.execute(_LOCK_ADDRESS, parameters)
-    found = (await session.execute(_ADDRESS_WITH_STATE, parameters)).one_or_none()
-    return None if found is None else tuple(found)
-
-
+    found = (await session.execute(_ADDRESS_WITH_STATE[dialect_name], parameters)).one_or_none()
+    if found is None:
+        return None
+    address, conversation, resident, survey, response, answers = found
+    state = None
+    if survey is not None and resident is not None:
+        stored = {row[1]: StoredAnswer(row[0], row[2], bool(row[3])) for row in answers or ()}
+        state = ResponseState(survey.id, response, stored)
+    return AddressState(address, conversation, resident, survey, state)
 async def open_surveys_for(session: AsyncSession, resident_id: int) -> list[Survey]:
     """Return the open surveys this resident has not completed, newest first."""
     return list((await session.execute(_OPEN_SURVEYS_FOR, {"resident_id": resident_id})).scalars())
 
 
-async def response_with_answers(
-    session: AsyncSession, survey_pk: int, resident_id: int
-) -> tuple[Response | None, dict[str, Answer]]:
-    """Return the resident's response to a survey and its answers by question id, in one query."""
-    response: Response | None = None
-    answers: dict[str, Answer] = {}
+async def response_with_answers(session: AsyncSession, survey_pk: int, resident_id: int) -> ResponseState:
+    """Return the resident's response to a survey and its answers, in one query."""
+    state = ResponseState(survey_pk, None, {})
     parameters = {"survey_pk": survey_pk, "resident_id": resident_id}
-    for response, answer in (await session.execute(_RESPONSE_WITH_ANSWERS, parameters)).all():
-        if answer is not None:
-            answers[answer.question_id] = answer
-    return response, answers
+    for response, answer_id, question_id, value, skipped in (await session.execute(_RESPONSE_WITH_ANSWERS, parameters)).all():
+        state.response = response
+        if answer_id is not None:
+            state.answers[question_id] = StoredAnswer(answer_id, value, skipped)
+    return state
 
 
-def answer_values(answers: dict[str, Answer]) -> dict[str, AnswerValue]:
+def answer_values(answers: dict[str, StoredAnswer]) -> dict[str, AnswerValue]:
     return {question_id: answer.value for question_id, answer in answers.items() if not answer.skipped}

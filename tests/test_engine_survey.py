@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.channels.types import InboundKind
 from store.db import create_engine, create_sessionmaker
-from store.models import Answer, InboundMessage, OutboxMessage, Response, Suggestion, Survey
+from store.models import Answer, Conversation, InboundMessage, OutboxMessage, Response, Suggestion, Survey
 from tests.harness import ConsolePanel
 
 ALL_TYPES = Path(__file__).parent / "data" / "all-types.yaml"
@@ -278,6 +278,22 @@ async def test_two_residents_answer_separately(db):
     async with db[1]() as session:
         count = await session.scalar(select(func.count()).select_from(Answer))
     assert count == 2
+
+
+async def test_answer_again_replaces_stored_answer(db):
+    """A conversation sent back to an answered question, as an invitation does with an
+    idle one, stores the new answer over the old and goes on from the answers so far."""
+    panel = await joined_panel(db)
+    await panel.say("1")
+    await panel.say("1, 3")
+    async with db[1]() as session, session.begin():
+        await session.execute(update(Conversation).values(step="visits"))
+    assert "Waarom ga je nooit?" in await panel.say("3")
+    assert "Hoe tevreden ben je over het park?" in await panel.say("overslaan")
+    async with db[1]() as session:
+        count = await session.scalar(select(func.count()).select_from(Answer))
+    assert count == 3
+    assert await stored_answers(db[1]) == {"visits": "never", "why_not": None, "activities": ["walk", "picnic"]}
 
 
 async def test_text_change_allowed_with_responses(db, tmp_path):

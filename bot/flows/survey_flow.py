@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from datetime import datetime
+
+from sqlalchemy import bindparam, insert, update
 
 from bot.flows.answers import Accepted, parse_answer
 from bot.flows.hints import hint_text
@@ -13,7 +15,7 @@ from bot.segments import Segment
 from bot.surveys import get_survey, survey_model
 from bot.turn import Prompt, Turn
 from store.models import Answer, Response, Survey
-from store.queries import answer_values, open_surveys_for, response_with_answers
+from store.queries import StoredAnswer, answer_values, open_surveys_for, response_with_answers
 
 FLOW = "survey"
 OFFER = "offer"
@@ -22,6 +24,7 @@ MAX_MISSES = 3
 
 # Built once, like the engine's other statements (store.queries).
 _INSERT_ANSWER = insert(Answer.__table__)
+_UPDATE_ANSWER = update(Answer.__table__).where(Answer.__table__.c.id == bindparam("answer_id"))
 _OFFER_QUESTION = Question(id="offer", type=QuestionType.YES_NO, text={"nl": ""})
 
 
@@ -180,15 +183,12 @@ async def _store_and_continue(
     response, answers = await _response(turn, row)
     stored = answers.get(question.id)
     if stored is None:
-        # A Core insert skips the ORM's unit of work for a turn's most frequent write. The
-        # object stays out of the session and only feeds _next_unanswered.
-        stored = Answer(response_id=response.id, question_id=question.id, value=value, skipped=value is None, answered_at=turn.now)
-        await turn.session.execute(_INSERT_ANSWER, _answer_row(stored))
-        answers[question.id] = stored
+        # A Core insert skips the ORM's unit of work for a turn's most frequent write.
+        await turn.session.execute(_INSERT_ANSWER, _answer_row(response, question, value, turn.now))
+        answers[question.id] = StoredAnswer(None, value, value is None)
     else:
-        stored.value = value
-        stored.skipped = value is None
-        stored.answered_at = turn.now
+        await turn.session.execute(_UPDATE_ANSWER, {"answer_id": stored.id, **_answer_row(response, question, value, turn.now)})
+        answers[question.id] = StoredAnswer(stored.id, value, value is None)
 
     following = _next_unanswered(survey, answers)
     if following is None:
@@ -209,30 +209,26 @@ async def _complete(turn: Turn, survey: SurveyModel, response: Response, *prefac
     )
 
 
-async def _response(turn: Turn, row: Survey) -> tuple[Response, dict[str, Answer]]:
+async def _response(turn: Turn, row: Survey) -> tuple[Response, dict[str, StoredAnswer]]:
     """Return the resident's response to ``row`` and its answers, creating the response at
     their first answer (an invitation that is the first question starts a conversation
     without one)."""
     assert turn.resident is not None
-    response, answers = await response_with_answers(turn.session, row.id, turn.resident.id)
-    if response is None:
-        response = Response(survey_id=row.id, resident_id=turn.resident.id, channel=turn.address.channel, started_at=turn.now)
-        turn.session.add(response)
+    state = turn.response
+    if state is None or state.survey_pk != row.id:
+        state = turn.response = await response_with_answers(turn.session, row.id, turn.resident.id)
+    if state.response is None:
+        state.response = Response(survey_id=row.id, resident_id=turn.resident.id, channel=turn.address.channel, started_at=turn.now)
+        turn.session.add(state.response)
         await turn.session.flush()
-    return response, answers
+    return state.response, state.answers
 
 
-def _answer_row(answer: Answer) -> dict[str, object]:
-    return {
-        "response_id": answer.response_id,
-        "question_id": answer.question_id,
-        "value": answer.value,
-        "skipped": answer.skipped,
-        "answered_at": answer.answered_at,
-    }
+def _answer_row(response: Response, question: Question, value: object, now: datetime) -> dict[str, object]:
+    return {"response_id": response.id, "question_id": question.id, "value": value, "skipped": value is None, "answered_at": now}
 
 
-def _next_unanswered(survey: SurveyModel, answers: dict[str, Answer]) -> Question | None:
+def _next_unanswered(survey: SurveyModel, answers: dict[str, StoredAnswer]) -> Question | None:
     """Return the first question that is shown for the answers so far and not yet answered."""
     values = answer_values(answers)
     for question in survey.questions:
