@@ -1,14 +1,25 @@
-"""Exactly-once processing of inbound messages.
+"""Exactly-once processing of inbound messages, several residents' messages per transaction.
 
 The channel message id is claimed by a unique insert in the same transaction as the
 engine's state change and the outbox rows of its replies. A redelivery, even one that
 overlaps the first delivery, fails the insert, so its whole transaction rolls back.
+
+Messages that arrive while a transaction is running wait for the next one, which handles
+up to BATCH_SIZE of them one after the other (group commit). A transaction costs
+round trips of its own (the pool's ping, BEGIN and COMMIT) and Python work in the ORM;
+under load they are paid once per batch instead of once per message. A batch that fails
+for any reason, such as a repeated message id or a lock conflict with another process,
+rolls back as a whole, and its messages are then handled one per transaction, where each
+failure is handled or reported on its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +37,26 @@ log = logging.getLogger(__name__)
 # handling of rows as objects. The session still flushes the turn's changes before it.
 _CLAIM = insert(InboundMessage.__table__)
 
+# Messages one transaction handles at most. A larger batch saves little more and holds the
+# locks of its residents' addresses longer.
+BATCH_SIZE = 25
+
+
+@dataclass
+class _Waiting:
+    inbound: Inbound
+    locale: str | None
+    result: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def resolve(self, handled: bool) -> None:
+        # The caller may have gone (a cancelled request); the message is handled all the same.
+        if not self.result.done():
+            self.result.set_result(handled)
+
+    def fail(self, error: BaseException) -> None:
+        if not self.result.done():
+            self.result.set_exception(error)
+
 
 class InboundProcessor:
     def __init__(
@@ -33,16 +64,69 @@ class InboundProcessor:
         sessionmaker: async_sessionmaker[AsyncSession],
         engine: Engine,
         on_queued: Callable[[], None] | None = None,
+        *,
+        lanes: int = 1,
     ) -> None:
+        """``lanes`` is the number of transactions that may run at once. A resident's
+        messages always take the same lane, so no two of them are in different transactions
+        of this process at the same time. SQLite runs one write transaction at a time, so
+        more lanes help only on PostgreSQL.
+        """
         self.sessionmaker = sessionmaker
         self.engine = engine
         self.on_queued = on_queued
+        self._lanes: list[deque[_Waiting]] = [deque() for _ in range(lanes)]
+        self._draining: dict[int, asyncio.Task] = {}
 
     async def process(self, inbound: Inbound, *, locale: str | None = None) -> bool:
         """Claim and handle ``inbound``. Return False when its id was processed before."""
+        waiting = _Waiting(inbound, locale)
+        lane = hash((inbound.channel, inbound.address)) % len(self._lanes)
+        self._lanes[lane].append(waiting)
+        if lane not in self._draining:
+            task = asyncio.create_task(self._drain(lane), name=f"inbound-lane-{lane}")
+            self._draining[lane] = task
+            task.add_done_callback(lambda _: self._draining.pop(lane, None))
+        # Shielded: a request that is cancelled must not cancel the handling of its message.
+        return await asyncio.shield(waiting.result)
+
+    async def _drain(self, lane: int) -> None:
+        queue = self._lanes[lane]
+        batch: list[_Waiting] = []
+        try:
+            while queue:
+                batch = [queue.popleft() for _ in range(min(len(queue), BATCH_SIZE))]
+                await self._process_batch(batch)
+        except BaseException as error:
+            # Only a cancelled task (the server stopping) gets here: no caller is left waiting.
+            for waiting in (*batch, *queue):
+                waiting.fail(error)
+            queue.clear()
+            raise
+
+    async def _process_batch(self, batch: list[_Waiting]) -> None:
+        if len(batch) > 1:
+            try:
+                results = await self._handle_together([(waiting.inbound, waiting.locale) for waiting in batch])
+            except Exception as error:
+                log.info("a batch of %d messages failed (%s); handling them one by one", len(batch), type(error).__name__)
+            else:
+                self._queued(results)
+                for waiting in batch:
+                    waiting.resolve(True)
+                return
+        for waiting in batch:
+            try:
+                handled = await self._process_one(waiting.inbound, waiting.locale)
+            except Exception as error:
+                waiting.fail(error)
+            else:
+                waiting.resolve(handled)
+
+    async def _process_one(self, inbound: Inbound, locale: str | None) -> bool:
         for attempt in (1, 2):
             try:
-                handled = await self._handle(inbound, locale)
+                handled = await self._handle_together([(inbound, locale)])
                 break
             except IntegrityError:
                 if await self._claimed(inbound):
@@ -56,27 +140,31 @@ class InboundProcessor:
                 log.info(
                     "%s message %s conflicted with a concurrent transaction; handling it again", inbound.channel, inbound.message_id
                 )
-        if handled.replies and self.on_queued is not None:
-            self.on_queued()
+        self._queued(handled)
         return True
 
-    async def _handle(self, inbound: Inbound, locale: str | None) -> Handled:
+    def _queued(self, handled: list[Handled]) -> None:
+        if self.on_queued is not None and any(turn.replies for turn in handled):
+            self.on_queued()
+
+    async def _handle_together(self, messages: list[tuple[Inbound, str | None]]) -> list[Handled]:
+        """Handle ``messages``, each with its forced locale, in order, in one transaction."""
         # A turn's statements touch one resident's rows and a few small tables, so on
         # SQLite they run in the event loop's thread (store.sqlite_driver). RESULTS, which
         # counts every answer of a survey, sends its statements back to the thread.
         with statements_in_loop():
-            return await self._handle_in_transaction(inbound, locale)
+            async with self.sessionmaker() as session, session.begin():
+                return [await self._handle_in_transaction(session, inbound, locale) for inbound, locale in messages]
 
-    async def _handle_in_transaction(self, inbound: Inbound, locale: str | None) -> Handled:
-        async with self.sessionmaker() as session, session.begin():
-            handled = await self.engine.handle(session, inbound, locale=locale)
-            # Linked to its address, so erasing the address erases the message id. A
-            # repeated id fails this insert and rolls back the whole turn.
-            await session.execute(
-                _CLAIM, {"channel": inbound.channel, "message_id": inbound.message_id, "address_id": handled.address_id}
-            )
-            key_prefix = f"reply:{inbound.channel}:{inbound.message_id}"
-            await enqueue_replies(session, inbound.channel, handled.address_id, key_prefix, handled.replies)
+    async def _handle_in_transaction(self, session: AsyncSession, inbound: Inbound, locale: str | None) -> Handled:
+        handled = await self.engine.handle(session, inbound, locale=locale)
+        # Linked to its address, so erasing the address erases the message id. A
+        # repeated id fails this insert and rolls back the whole turn.
+        await session.execute(
+            _CLAIM, {"channel": inbound.channel, "message_id": inbound.message_id, "address_id": handled.address_id}
+        )
+        key_prefix = f"reply:{inbound.channel}:{inbound.message_id}"
+        await enqueue_replies(session, inbound.channel, handled.address_id, key_prefix, handled.replies)
         return handled
 
     async def _claimed(self, inbound: Inbound) -> bool:

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Inbound transactions that run at once on PostgreSQL (bot.inbound).
+INBOUND_LANES = 4
+
 
 @dataclass
 class Runtime:
@@ -165,7 +168,10 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
             LEASE.total_seconds(),
         )
     worker = DeliveryWorker(sessionmaker, senders, clock=clock, rate_limiters=build_rate_limiters(settings), lease=lease)
-    processor = InboundProcessor(sessionmaker, Engine(panel_info(settings), clock=clock), on_queued=worker.wake)
+    # SQLite runs one write transaction at a time; PostgreSQL runs a few at once, so that
+    # one waits for the database while another uses the processor.
+    lanes = 1 if engine.dialect.name == "sqlite" else INBOUND_LANES
+    processor = InboundProcessor(sessionmaker, Engine(panel_info(settings), clock=clock), on_queued=worker.wake, lanes=lanes)
     scheduler = PanelScheduler(
         sessionmaker,
         SendPolicy.from_settings(settings, senders),
