@@ -51,14 +51,15 @@ class Engine:
         self.panel = panel
         self.clock = clock
 
-    async def handle(self, session: AsyncSession, inbound: Inbound, *, locale: str | None = None) -> Handled:
+    async def handle(self, session: AsyncSession, inbound: Inbound, *, locale: str | None = None, locked: bool = False) -> Handled:
         """Apply ``inbound`` to the sender's conversation and return the replies to send.
 
         ``locale`` forces the conversation's language (the demo's ``--lang``); otherwise a
         new conversation takes the client's language hint or the panel's default. An
-        address whose resident erased their data starts again as a new address.
+        address whose resident erased their data starts again as a new address. ``locked``
+        says that the caller locked the sender's address already (store.queries.lock_addresses).
         """
-        found = await lock_address(session, inbound.channel, inbound.address)
+        found = await lock_address(session, inbound.channel, inbound.address, locked=locked)
         if found is None or found.address.erased_at is not None:
             turn = await self._new_turn(session, inbound, locale, found.address if found else None)
             await self._first_contact(turn, inbound)

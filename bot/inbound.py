@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.types import Inbound
 from bot.engine import Engine, Handled
-from bot.outbox import enqueue_replies
+from bot.outbox import enqueue_rows, reply_rows
 from store.models import InboundMessage
+from store.queries import lock_addresses
 from store.sqlite_driver import statements_in_loop
 
 log = logging.getLogger(__name__)
@@ -154,18 +155,21 @@ class InboundProcessor:
         # counts every answer of a survey, sends its statements back to the thread.
         with statements_in_loop():
             async with self.sessionmaker() as session, session.begin():
-                return [await self._handle_in_transaction(session, inbound, locale) for inbound, locale in messages]
-
-    async def _handle_in_transaction(self, session: AsyncSession, inbound: Inbound, locale: str | None) -> Handled:
-        handled = await self.engine.handle(session, inbound, locale=locale)
-        # Linked to its address, so erasing the address erases the message id. A
-        # repeated id fails this insert and rolls back the whole turn.
-        await session.execute(
-            _CLAIM, {"channel": inbound.channel, "message_id": inbound.message_id, "address_id": handled.address_id}
-        )
-        key_prefix = f"reply:{inbound.channel}:{inbound.message_id}"
-        await enqueue_replies(session, inbound.channel, handled.address_id, key_prefix, handled.replies)
-        return handled
+                await lock_addresses(session, [(inbound.channel, inbound.address) for inbound, _ in messages])
+                claims: list[dict[str, object]] = []
+                replies: list[dict[str, object]] = []
+                handled_all = []
+                for inbound, locale in messages:
+                    handled = await self.engine.handle(session, inbound, locale=locale, locked=True)
+                    handled_all.append(handled)
+                    # Linked to its address, so erasing the address erases the message id.
+                    claims.append({"channel": inbound.channel, "message_id": inbound.message_id, "address_id": handled.address_id})
+                    key_prefix = f"reply:{inbound.channel}:{inbound.message_id}"
+                    replies += reply_rows(inbound.channel, handled.address_id, key_prefix, handled.replies)
+                # A repeated message id fails this insert and rolls back the whole transaction.
+                await session.execute(_CLAIM, claims)
+                await enqueue_rows(session, replies)
+        return handled_all
 
     async def _claimed(self, inbound: Inbound) -> bool:
         async with self.sessionmaker() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,13 +15,9 @@ from store.models import OutboxMessage
 _INSERT = insert(OutboxMessage.__table__)
 
 
-async def enqueue_replies(
-    session: AsyncSession, channel: str, address_id: int, key_prefix: str, replies: Sequence[Reply]
-) -> None:
-    """Add one outbox row per reply, keyed ``<key_prefix>:<n>`` so a repeat adds nothing."""
-    if not replies:
-        return
-    rows = [
+def reply_rows(channel: str, address_id: int, key_prefix: str, replies: Sequence[Reply]) -> list[dict[str, Any]]:
+    """Return one outbox row per reply, keyed ``<key_prefix>:<n>`` so a repeat adds nothing."""
+    return [
         {
             "key": f"{key_prefix}:{number}",
             "channel": channel,
@@ -32,4 +29,9 @@ async def enqueue_replies(
         }
         for number, reply in enumerate(replies)
     ]
-    await session.execute(_INSERT, rows)
+
+
+async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add the outbox ``rows`` that reply_rows built, in one statement."""
+    if rows:
+        await session.execute(_INSERT, rows)

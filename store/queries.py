@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, ColumnElement, Integer, ScalarSelect, Select, and_, any_, bindparam, exists, func, literal, select, type_coerce
+from sqlalchemy import JSON, ColumnElement, Integer, ScalarSelect, Select, and_, any_, bindparam, exists, func, literal, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,14 @@ def id_in(session: AsyncSession, column: ColumnElement[int], ids: Sequence[int])
 # cache key took about 100 µs of Python, for every message (docs/benchmarks.md).
 _ADDRESS_WHERE = (Address.channel == bindparam("channel"), Address.value == bindparam("value"))
 _LOCK_ADDRESS = select(Address.id).where(*_ADDRESS_WHERE).with_for_update()
+# In the order of their ids, so two transactions that lock some of the same addresses
+# cannot each wait for the other.
+_LOCK_ADDRESSES = (
+    select(Address.id)
+    .where(tuple_(Address.channel, Address.value).in_(bindparam("addresses", expanding=True)))
+    .order_by(Address.id)
+    .with_for_update()
+)
 
 
 def _answers_as_json(dialect_name: str) -> ScalarSelect:
@@ -104,7 +112,14 @@ class AddressState:
     response: ResponseState | None
 
 
-async def lock_address(session: AsyncSession, channel: str, value: str) -> AddressState | None:
+async def lock_addresses(session: AsyncSession, addresses: Sequence[tuple[str, str]]) -> None:
+    """Lock the existing ones of ``addresses`` (channel, value) for the transaction
+    (PostgreSQL; SQLite serialises writers already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK_ADDRESSES, {"addresses": list(addresses)})
+
+
+async def lock_address(session: AsyncSession, channel: str, value: str, *, locked: bool = False) -> AddressState | None:
     """Return the address with its conversation, resident, the conversation's survey and
     the resident's response to it, the address locked (PostgreSQL), so two messages from
     one resident are handled one after the other. SQLite serialises writers already.
@@ -114,11 +129,12 @@ async def lock_address(session: AsyncSession, channel: str, value: str) -> Addre
     would come back as it was before the other message changed it. One statement then
     loads the rest. While the caller holds the survey, a lookup of it by primary key is
     answered from the session without a query (the session's identity map holds its
-    rows only by weak reference).
+    rows only by weak reference). ``locked`` says that the caller locked the address
+    already (lock_addresses).
     """
     parameters = {"channel": channel, "value": value}
     dialect_name = session.get_bind().dialect.name
-    if dialect_name == "postgresql":
+    if dialect_name == "postgresql" and not locked:
         await session.execute(_LOCK_ADDRESS, parameters)
     found = (await session.execute(_ADDRESS_WITH_STATE[dialect_name], parameters)).one_or_none()
     if found is None:
