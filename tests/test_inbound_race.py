@@ -24,13 +24,15 @@ async def test_two_first_messages_from_new_address_both_handled(postgres_url):
     engine = create_engine(postgres_url)
     await upgrade(engine)
     sessionmaker = create_sessionmaker(engine)
-    processor = InboundProcessor(sessionmaker, Engine(PANEL))
+    # Two processors, as in two server processes: one processor handles a resident's
+    # messages one after the other.
+    processors = [InboundProcessor(sessionmaker, Engine(PANEL)) for _ in (1, 2)]
     try:
         numbers = [f"+316200000{n:02d}" for n in range(ADDRESSES)]
         # Both messages of a number start before either commits, so both find no address
         # and both insert it. The second insert waits for the first and then fails.
         handled = await asyncio.gather(
-            *(processor.process(first_message(number, f"SM{number}-{n}")) for number in numbers for n in (1, 2))
+            *(processor.process(first_message(number, f"SM{number}-{n}")) for number in numbers for n, processor in enumerate(processors))
         )
         assert handled == [True] * (2 * ADDRESSES)
         async with sessionmaker() as session:
@@ -41,6 +43,6 @@ async def test_two_first_messages_from_new_address_both_handled(postgres_url):
         assert sorted(count for _, count in per_address) == [2] * ADDRESSES
 
         # A repeat of a message that was handled is still a duplicate.
-        assert await processor.process(first_message(numbers[0], f"SM{numbers[0]}-1")) is False
+        assert await processors[0].process(first_message(numbers[0], f"SM{numbers[0]}-0")) is False
     finally:
         await engine.dispose()
