@@ -48,15 +48,21 @@ class _Waiting:
     inbound: Inbound
     locale: str | None
     result: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    # Set when the caller stopped waiting (a cancelled request); the message is handled all the same.
+    abandoned: bool = False
 
     def resolve(self, handled: bool) -> None:
-        # The caller may have gone (a cancelled request); the message is handled all the same.
         if not self.result.done():
             self.result.set_result(handled)
 
     def fail(self, error: BaseException) -> None:
-        if not self.result.done():
-            self.result.set_exception(error)
+        if self.result.done():
+            return
+        self.result.set_exception(error)
+        if self.abandoned:
+            # Nobody reads the result, so the log is the only place the failure shows.
+            self.result.exception()
+            log.error("%s message %s failed after its request was cancelled", self.inbound.channel, self.inbound.message_id, exc_info=error)
 
 
 class InboundProcessor:
@@ -85,11 +91,18 @@ class InboundProcessor:
         lane = hash((inbound.channel, inbound.address)) % len(self._lanes)
         self._lanes[lane].append(waiting)
         if lane not in self._draining:
-            task = asyncio.create_task(self._drain(lane), name=f"inbound-lane-{lane}")
-            self._draining[lane] = task
-            task.add_done_callback(lambda _: self._draining.pop(lane, None))
-        # Shielded: a request that is cancelled must not cancel the handling of its message.
-        return await asyncio.shield(waiting.result)
+            self._draining[lane] = asyncio.create_task(self._drain(lane), name=f"inbound-lane-{lane}")
+        try:
+            # Shielded: a request that is cancelled must not cancel the handling of its message.
+            return await asyncio.shield(waiting.result)
+        except asyncio.CancelledError:
+            waiting.abandoned = True
+            raise
+
+    async def wait_until_idle(self) -> None:
+        """Wait until every message handed to ``process`` is handled."""
+        while self._draining:
+            await asyncio.gather(*self._draining.values(), return_exceptions=True)
 
     async def _drain(self, lane: int) -> None:
         queue = self._lanes[lane]
@@ -98,12 +111,16 @@ class InboundProcessor:
             while queue:
                 batch = [queue.popleft() for _ in range(min(len(queue), BATCH_SIZE))]
                 await self._process_batch(batch)
-        except BaseException as error:
-            # Only a cancelled task (the server stopping) gets here: no caller is left waiting.
+        except asyncio.CancelledError:
+            # The server is stopping.
             for waiting in (*batch, *queue):
-                waiting.fail(error)
+                waiting.result.cancel()
             queue.clear()
             raise
+        finally:
+            # With no await since the queue was found empty, so a message that arrives
+            # from now on starts a new task.
+            del self._draining[lane]
 
     async def _process_batch(self, batch: list[_Waiting]) -> None:
         if len(batch) > 1:

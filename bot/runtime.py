@@ -82,6 +82,7 @@ class Runtime:
         log.info("runtime started with channels %s", ", ".join(sorted(self.senders)) or "none")
 
     async def stop(self) -> None:
+        await self.processor.wait_until_idle()
         if self.scheduler is not None:
             await self.scheduler.stop()
         self._stop.set()

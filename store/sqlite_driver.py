@@ -11,7 +11,9 @@ Two changes, measured in docs/benchmarks.md:
 - Each statement opens, executes, fetches and closes its cursor in one trip.
 - Inside ``statements_in_loop()`` a statement runs in the event loop's own thread, with
   no trip at all, once the connection is in a transaction. The inbound path uses it:
-  its transaction touches one resident's rows and a few small tables. Every
+  each of its turns touches one resident's rows and a few small tables. A transaction of
+  the inbound path handles up to 25 messages (bot.inbound), so the loop handles nothing
+  else for up to about 50 ms of statements in a row. Every
   transaction starts with ``BEGIN IMMEDIATE`` (store.db), which still goes to the
   thread, because it can wait up to the busy timeout for another process to release
   the write lock. Once it returns, the transaction holds that lock. In WAL mode, which

@@ -126,6 +126,23 @@ async def test_failing_message_fails_alone(postgres_url):
         await engine.dispose()
 
 
+async def test_failure_after_cancelled_request_is_logged(postgres_url, caplog):
+    engine = create_engine(postgres_url)
+    await upgrade(engine)
+    processor = InboundProcessor(create_sessionmaker(engine), Engine(PANEL))
+    try:
+        waiting = asyncio.create_task(processor.process(message("bad\x00address", "cancelled-bad", "hoi")))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await processor.wait_until_idle()
+    finally:
+        await engine.dispose()
+    errors = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [record.getMessage() for record in errors] == ["console message cancelled-bad failed after its request was cancelled"]
+
+
 async def test_cancelled_caller_does_not_cancel_its_message(db):
     panel = ConsolePanel(db[1])
     await joined(panel, ["alice"])
@@ -152,3 +169,19 @@ async def test_lanes_handle_batches_side_by_side(db):
     assert handled == [True] * len(residents)
     assert await table_count(db[1], Address) == len(residents)
     assert await table_count(db[1], OutboxMessage) == len(residents)
+
+
+async def test_message_arriving_as_lane_empties_is_handled(db):
+    panel = ConsolePanel(db[1])
+    await joined(panel, ["alice", "bob"])
+    late: list[asyncio.Future] = []
+
+    def send_another() -> None:
+        # Called while the lane handles Alice's message, so Bob's starts its wait just as
+        # the lane finds nothing more to do.
+        if not late:
+            late.append(asyncio.ensure_future(processor.process(message("bob", "late", "2"))))
+
+    processor = InboundProcessor(db[1], Engine(PANEL), on_queued=send_another)
+    assert await processor.process(message("alice", "early", "2")) is True
+    assert await asyncio.wait_for(late[0], timeout=10) is True
