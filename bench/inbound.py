@@ -11,8 +11,8 @@ residents are in progress at once.
 For comparison the same client drives a bare aiohttp server, which this script starts in
 a process of its own. It checks the same signature and does one INSERT per request, in a
 transaction of its own. Its database is of the same kind, reached through the same
-driver and engine settings. serve commits the messages that arrive together in one
-transaction (bot.inbound).
+driver and engine settings. serve, by contrast, commits the messages that arrive
+together in one transaction (bot.inbound).
 
 Prints messages per second and the p50 and p99 latency of the webhook requests, for the
 join phase and the answer phase separately, with the ratio serve / bare, on SQLite

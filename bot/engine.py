@@ -57,7 +57,7 @@ class Engine:
         ``locale`` forces the conversation's language (the demo's ``--lang``); otherwise a
         new conversation takes the client's language hint or the panel's default. An
         address whose resident erased their data starts again as a new address. ``locked``
-        says that the caller locked the sender's address already (store.queries.lock_addresses).
+        means that the caller locked the sender's address already (store.queries.lock_addresses).
         """
         found = await lock_address(session, inbound.channel, inbound.address, locked=locked)
         if found is None or found.address.erased_at is not None:

@@ -169,7 +169,7 @@ def build_runtime(settings: Settings, clock: Callable[[], datetime] = utcnow) ->
             LEASE.total_seconds(),
         )
     worker = DeliveryWorker(sessionmaker, senders, clock=clock, rate_limiters=build_rate_limiters(settings), lease=lease)
-    # SQLite runs one write transaction at a time; PostgreSQL runs a few at once, so that
+    # SQLite runs one write transaction at a time. PostgreSQL runs a few at once, so that
     # one waits for the database while another uses the processor.
     lanes = 1 if engine.dialect.name == "sqlite" else INBOUND_LANES
     processor = InboundProcessor(sessionmaker, Engine(panel_info(settings), clock=clock), on_queued=worker.wake, lanes=lanes)

@@ -50,7 +50,7 @@ def _answers_as_json(dialect_name: str) -> ScalarSelect:
     if dialect_name == "postgresql":
         aggregate = func.json_agg(func.json_build_array(Answer.id, Answer.question_id, Answer.value, Answer.skipped))
     else:
-        # SQLite stores JSON as text; json() turns it back into JSON inside the array.
+        # SQLite stores JSON as text, so json() turns it back into JSON inside the array.
         aggregate = func.json_group_array(func.json_array(Answer.id, Answer.question_id, func.json(Answer.value), Answer.skipped))
     return select(type_coerce(aggregate, JSON)).where(Answer.response_id == Response.id).scalar_subquery()
 
@@ -113,8 +113,10 @@ class AddressState:
 
 
 async def lock_addresses(session: AsyncSession, addresses: Sequence[tuple[str, str]]) -> None:
-    """Lock the existing ones of ``addresses`` (channel, value) for the transaction
-    (PostgreSQL; SQLite serialises writers already)."""
+    """Lock the existing ones of ``addresses`` (channel, value) for the transaction.
+
+    Only on PostgreSQL, because SQLite serialises writers already.
+    """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_LOCK_ADDRESSES, {"addresses": list(addresses)})
 
@@ -129,7 +131,7 @@ async def lock_address(session: AsyncSession, channel: str, value: str, *, locke
     would come back as it was before the other message changed it. One statement then
     loads the rest. While the caller holds the survey, a lookup of it by primary key is
     answered from the session without a query (the session's identity map holds its
-    rows only by weak reference). ``locked`` says that the caller locked the address
+    rows only by weak reference). ``locked`` means that the caller locked the address
     already (lock_addresses).
     """
     parameters = {"channel": channel, "value": value}

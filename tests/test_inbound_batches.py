@@ -62,11 +62,11 @@ async def test_messages_arriving_together_share_transactions(db):
     assert await table_count(db[1], OutboxMessage, OutboxMessage.key.like("reply:console:batch-%")) == len(residents)
 
 
-async def test_one_residents_messages_in_one_batch_keep_their_order(db):
+async def test_batch_keeps_resident_order(db):
     panel = ConsolePanel(db[1])
     await joined(panel, ["alice", "bob"])
     commits = count_commits(db[1])
-    # The three go in one batch, and Alice's second answer finds her first.
+    # The three go in one batch, and Alice's second message finds her first answer stored.
     await asyncio.gather(
         panel.processor.process(message("bob", "order-0", "2")),
         panel.processor.process(message("alice", "order-1", "2")),
@@ -78,7 +78,7 @@ async def test_one_residents_messages_in_one_batch_keep_their_order(db):
     assert [tuple(row) for row in rows] == [("park_visits", "weekly"), ("park_visits", "weekly"), ("satisfaction", 4)]
 
 
-async def test_repeated_message_in_batch_falls_back_to_one_by_one(db):
+async def test_repeated_message_fails_batch(db):
     panel = ConsolePanel(db[1])
     residents = ["alice", "bob", "carol"]
     await joined(panel, residents)
