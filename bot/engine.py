@@ -44,6 +44,8 @@ _INBOUND_NOTE_INTERVAL = timedelta(minutes=1)
 class Handled:
     address_id: int
     replies: list[Reply]
+    # The addresses whose rows an erasure in this turn deleted (bot.flows.erase).
+    erased_address_ids: tuple[int, ...] = ()
 
 
 class Engine:
@@ -76,7 +78,7 @@ class Engine:
         turn = Turn(session, self.panel, self.clock(), address, conversation, resident, response=found.response)
         _note_inbound(turn)
         await self._continue(turn, inbound)
-        return Handled(address.id, turn.replies)
+        return Handled(address.id, turn.replies, turn.erased_address_ids)
 
     async def _new_turn(self, session: AsyncSession, inbound: Inbound, locale: str | None, erased: Address | None) -> Turn:
         """Start the conversation of a new address, reusing the row of an ``erased`` one

@@ -127,11 +127,17 @@ class InboundProcessor:
             try:
                 results = await self._handle_together([(waiting.inbound, waiting.locale) for waiting in batch])
             except Exception as error:
-                log.info("a batch of %d messages failed (%s); handling them one by one", len(batch), type(error).__name__)
+                # Only the error's class: a database error's text can contain a phone number.
+                log.info(
+                    "a batch of %d messages (%s) failed with %s and was rolled back; handling them one by one",
+                    len(batch),
+                    ", ".join(f"{waiting.inbound.channel} {waiting.inbound.message_id}" for waiting in batch),
+                    type(error).__name__,
+                )
             else:
-                self._queued(results)
                 for waiting in batch:
                     waiting.resolve(True)
+                self._queued(results)
                 return
         for waiting in batch:
             try:
@@ -162,8 +168,13 @@ class InboundProcessor:
         return True
 
     def _queued(self, handled: list[Handled]) -> None:
-        if self.on_queued is not None and any(turn.replies for turn in handled):
+        if self.on_queued is None or not any(turn.replies for turn in handled):
+            return
+        try:
             self.on_queued()
+        except Exception:
+            # The replies are committed, and the delivery worker finds them at its next poll.
+            log.exception("waking the delivery worker failed")
 
     async def _handle_together(self, messages: list[tuple[Inbound, str | None]]) -> list[Handled]:
         """Handle ``messages``, each with its forced locale, in order, in one transaction."""
@@ -179,6 +190,12 @@ class InboundProcessor:
                 for inbound, locale in messages:
                     handled = await self.engine.handle(session, inbound, locale=locale, locked=True)
                     handled_all.append(handled)
+                    if handled.erased_address_ids:
+                        # Written now, the erasure would have deleted these rows of the
+                        # batch's earlier messages, so they are not written at all.
+                        erased = set(handled.erased_address_ids)
+                        claims = [claim for claim in claims if claim["address_id"] not in erased]
+                        replies = [reply for reply in replies if reply["address_id"] not in erased]
                     # Linked to its address, so erasing the address erases the message id.
                     claims.append({"channel": inbound.channel, "message_id": inbound.message_id, "address_id": handled.address_id})
                     key_prefix = f"reply:{inbound.channel}:{inbound.message_id}"

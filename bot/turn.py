@@ -69,6 +69,8 @@ class Turn:
     # (bot.flows.survey_flow keeps it current).
     response: ResponseState | None = None
     replies: list[Reply] = field(default_factory=list)
+    # Set by an erasure: the addresses whose message ids and outbox rows it deleted.
+    erased_address_ids: tuple[int, ...] = ()
 
     @property
     def t(self) -> Texts:

@@ -147,6 +147,8 @@ async def lock_address(session: AsyncSession, channel: str, value: str, *, locke
         stored = {row[1]: StoredAnswer(row[0], row[2], bool(row[3])) for row in answers or ()}
         state = ResponseState(survey.id, response, stored)
     return AddressState(address, conversation, resident, survey, state)
+
+
 async def open_surveys_for(session: AsyncSession, resident_id: int) -> list[Survey]:
     """Return the open surveys this resident has not completed, newest first."""
     return list((await session.execute(_OPEN_SURVEYS_FOR, {"resident_id": resident_id})).scalars())

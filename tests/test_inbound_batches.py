@@ -15,6 +15,7 @@ from bot.inbound import BATCH_SIZE, InboundProcessor
 from store.db import create_engine, create_sessionmaker, upgrade
 from store.models import Address, Answer, InboundMessage, OutboxMessage
 from tests.harness import PANEL, ConsolePanel
+from tests.stored_data import dump_rows, places_containing
 
 JOIN = ("hoi", "ja", "1", "overslaan", "overslaan")
 
@@ -185,3 +186,44 @@ async def test_message_arriving_as_lane_empties_is_handled(db):
     processor = InboundProcessor(db[1], Engine(PANEL), on_queued=send_another)
     assert await processor.process(message("alice", "early", "2")) is True
     assert await asyncio.wait_for(late[0], timeout=10) is True
+
+
+async def test_erasure_in_batch_leaves_nothing(db):
+    """MY DATA, DELETE and its yes in one batch: the rows of the first two messages are
+    gone after the erasure, as when each message has its own transaction."""
+    panel = ConsolePanel(db[1])
+    await panel.load_survey()
+    for text in ("hoi", "ja", "1", "2", "9876"):
+        await panel.say(text)
+    commits = count_commits(db[1])
+
+    handled = await asyncio.gather(
+        *(panel.processor.process(message("alice", message_id, text)) for message_id, text in (
+            ("my-data", "MIJN GEGEVENS"), ("delete", "VERWIJDER"), ("yes", "ja")
+        ))
+    )
+
+    assert handled == [True, True, True]
+    assert commits[0] == 1
+    async with db[1]() as session:
+        claims = list((await session.execute(select(InboundMessage.message_id))).scalars())
+        replies = list((await session.execute(select(OutboxMessage.text))).scalars())
+    assert claims == ["yes"]
+    assert len(replies) == 1
+    assert "Al je gegevens zijn verwijderd" in replies[0]
+    assert places_containing(await dump_rows(db[1]), "9876") == []
+
+
+async def test_failing_wake_still_answers_batch(db, caplog):
+    def wake() -> None:
+        raise RuntimeError("wake failed")
+
+    processor = InboundProcessor(db[1], Engine(PANEL), on_queued=wake)
+
+    handled = await asyncio.wait_for(
+        asyncio.gather(*(processor.process(message(f"wake{n}", f"wake-{n}", "hoi")) for n in range(3))), timeout=10
+    )
+
+    assert handled == [True, True, True]
+    assert await table_count(db[1], OutboxMessage) == 3
+    assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == ["waking the delivery worker failed"]

@@ -69,6 +69,7 @@ async def _erase(turn: Turn) -> None:
         keep_address_id=turn.address.id,
     )
     turn.resident = None
+    turn.erased_address_ids = target.address_ids
     # The log names the address by its tag only: the pseudonym no longer exists.
     log.info(
         "address %s erased from the chat: %s rows removed, %s responses kept anonymously",
