@@ -31,6 +31,9 @@ FORGET_CHANNELS = (Channel.TELEGRAM.value, Channel.SMS.value, Channel.WHATSAPP.v
 _PHONE_CHANNELS = (Channel.SMS.value, Channel.WHATSAPP.value)
 # A Telegram chat id: an integer, negative for groups, that never starts with 0.
 _CHAT_ID = re.compile(r"-?[1-9][0-9]{0,19}")
+# What a phone number may be written with. phonenumbers also accepts letters (read as
+# keypad digits) and extensions, which could name another resident's number.
+_PHONE_TEXT = re.compile(r"\+?[0-9][0-9 ().-]*")
 _CONFIRM_WORDS = frozenset({"y", "yes", "j", "ja"})
 AUDIT_ACTION = "forget"
 AUDIT_SUBJECT = "resident"
@@ -182,8 +185,11 @@ def _expected_address(channel: str | None) -> str:
 
 def _e164(text: str) -> str | None:
     """Return ``text`` as an E.164 phone number, or None when it is not a possible number."""
+    text = text.removeprefix("whatsapp:")
+    if not _PHONE_TEXT.fullmatch(text):
+        return None
     try:
-        number = phonenumbers.parse(text.removeprefix("whatsapp:"), DEFAULT_REGION)
+        number = phonenumbers.parse(text, DEFAULT_REGION)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):

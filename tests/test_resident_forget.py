@@ -157,6 +157,12 @@ async def test_forget_unknown_address(db, cli_env, monkeypatch, capsys):
     [
         (("hallo",), "chatpanel: error: invalid address 'hallo': give a phone number such as 0612345678 or +31612345678, or a Telegram chat id"),
         (("+31612345678", "--channel", "telegram"), "chatpanel: error: invalid address '+31612345678': give a Telegram chat id such as 123456789"),
+        # phonenumbers would read these as +31612345678 with an extension, or with a
+        # letter dropped or read as a keypad digit.
+        *(
+            ((text,), f"chatpanel: error: invalid address '{text}': give a phone number such as 0612345678 or +31612345678, or a Telegram chat id")
+            for text in ("0612345678x", "0612345678 ext. 99", "0612345678;ext=7", "061234567B", "06-123-CALLME")
+        ),
         (("123",), "chatpanel: error: no address '123' in the panel (looked for telegram 123); check the number or chat id, or give --channel"),
         (
             ("06-1234",),
