@@ -20,6 +20,8 @@ from store.models import utcnow
 
 # Seconds between the attempts of ``digest send``.
 CLI_RETRY_DELAYS = (1.0, 3.0)
+# The file in the charts folder that lists the charts the last preview wrote there.
+CHART_LIST = ".chatpanel-charts"
 
 
 def add_parsers(commands, common: argparse.ArgumentParser) -> None:
@@ -87,15 +89,19 @@ async def _preview(settings: Settings, setup, slug: str, week: Week, out: Path) 
                 session, organisation, week, panel_name=settings.panel_name, zone=ZoneInfo(settings.timezone),
                 min_group_size=settings.min_group_size, setup=setup,
             )
-    # The charts go in a folder of their own, emptied first, so no chart of an earlier
-    # preview stays beside the new one.
+    # The charts go in a folder of their own. The charts an earlier preview wrote there,
+    # as its list names them, are deleted first; other files in the folder stay.
     charts = out.parent / f"{out.stem}-charts"
     charts.mkdir(exist_ok=True)
-    for old in charts.glob("*.png"):
-        old.unlink()
+    chart_list = charts / CHART_LIST
+    if chart_list.is_file():
+        for name in chart_list.read_text(encoding="utf-8").splitlines():
+            if name and Path(name).name == name:
+                (charts / name).unlink(missing_ok=True)
     rendered = render_digest(digest, image_src=lambda image: f"{charts.name}/{image.filename}")
     for image in rendered.images:
         (charts / image.filename).write_bytes(image.data)
+    chart_list.write_text("".join(f"{image.filename}\n" for image in rendered.images), encoding="utf-8")
     out.write_text(rendered.html, encoding="utf-8")
     out.with_suffix(".txt").write_text(rendered.text, encoding="utf-8")
     out.with_suffix(".csv").write_text(digest.answers_csv, encoding="utf-8")

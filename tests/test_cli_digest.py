@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli_digest import CHART_LIST
 from bot.digest.weeks import Week
 from tests.panel_week import MUNICIPALITY_EMAIL, simulate_week
 from tests.test_outcomes import cli_env, database_args, run_main  # noqa: F401  (cli_env is a fixture)
@@ -45,6 +46,26 @@ async def test_preview_writes_html_charts_text_and_answers(db, database_url, ref
     assert "Alle typen" in out.with_suffix(".txt").read_text(encoding="utf-8")
     assert out.with_suffix(".csv").read_text(encoding="utf-8-sig").startswith("survey")
     assert f"week {simulated.week}" in capsys.readouterr().out
+
+
+async def test_preview_replaces_only_its_charts(db, database_url, reference_env, tmp_path, capsys):
+    simulated = await simulate_week(db, residents=8, answering=6, min_group_size=3)
+    out = tmp_path / "digest.html"
+    command = ["digest", "preview", "gemeente-testdorp", "--week", str(simulated.week), "--out", str(out)]
+    args = database_args(database_url, reference_env)
+    assert await run_main([*command, *args]) == 0, capsys.readouterr().err
+    charts = out.parent / "digest-charts"
+    first = sorted(path.name for path in charts.glob("*.png"))
+    # A chart an earlier preview wrote that this one does not, and a file of the user's.
+    (charts / "old-survey-q1.png").write_bytes(b"old chart")
+    with (charts / CHART_LIST).open("a", encoding="utf-8") as listed:
+        listed.write("old-survey-q1.png\n")
+    (charts / "holiday.png").write_bytes(b"not ours")
+
+    assert await run_main([*command, *args]) == 0, capsys.readouterr().err
+
+    assert sorted(path.name for path in charts.glob("*.png")) == sorted([*first, "holiday.png"])
+    assert (charts / "holiday.png").read_bytes() == b"not ours"
 
 
 async def test_preview_of_unknown_organisation_names_it(db, database_url, cli_env, tmp_path, capsys):  # noqa: F811
