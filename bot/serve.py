@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 def serve(settings: Settings) -> int:
     """Run the server until SIGINT or SIGTERM.
 
-    Raises SettingsError for incomplete settings, a port that is in use, or a Telegram
-    token that the Bot API rejects.
+    Raises SettingsError for incomplete settings, a host or port it cannot listen on, or
+    a Telegram token that the Bot API rejects.
     """
     settings.require_for_serving()
     asyncio.run(_serve(settings))
@@ -43,10 +43,15 @@ async def _serve(settings: Settings) -> None:
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
         except OSError as error:
-            if error.errno != errno.EADDRINUSE:
-                raise
+            if error.errno == errno.EADDRINUSE:
+                raise SettingsError(
+                    "port", f"{settings.host}:{settings.port} is already in use", "stop the other process or choose another port"
+                ) from None
+            # An address the machine does not have (EADDRNOTAVAIL), or a host name that
+            # does not resolve (socket.gaierror, an OSError too).
             raise SettingsError(
-                "port", f"{settings.host}:{settings.port} is already in use", "stop the other process or choose another port"
+                "host", f"cannot listen on {settings.host}:{settings.port} ({error.strerror or error})",
+                "give an address of this machine, such as 127.0.0.1 or 0.0.0.0",
             ) from None
         log.info("serving on http://%s:%s", settings.host, settings.port)
         await stop.wait()

@@ -124,6 +124,21 @@ async def test_serve_port_in_use_one_line(tmp_path, telegram_api, twilio_api):
     assert "Traceback" not in stderr.decode()
 
 
+async def test_serve_foreign_host_one_line(tmp_path, telegram_api, twilio_api):
+    env = serve_env(tmp_path, free_port(), telegram_api, twilio_api)
+    # A documentation address (TEST-NET-1) that no machine has: listening on it fails
+    # locally, and no packet leaves.
+    env["CHATPANEL_HOST"] = "192.0.2.1"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert "setting CHATPANEL_HOST: cannot listen on 192.0.2.1:" in stderr.decode()
+    assert "give an address of this machine" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
+
+
 async def test_serve_survives_unreachable_telegram(tmp_path, telegram_api, twilio_api, closed_port):
     port = free_port()
     env = serve_env(tmp_path, port, telegram_api, twilio_api)
