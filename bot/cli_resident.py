@@ -20,6 +20,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import erasure, topics
+from bot.cli_survey import database_exists
 from bot.channels.types import Channel
 from bot.flows.my_data import CHANNEL_NAMES, mask_address
 from bot.settings import Settings
@@ -31,8 +32,8 @@ FORGET_CHANNELS = (Channel.TELEGRAM.value, Channel.SMS.value, Channel.WHATSAPP.v
 _PHONE_CHANNELS = (Channel.SMS.value, Channel.WHATSAPP.value)
 # A Telegram chat id: an integer, negative for groups, that never starts with 0.
 _CHAT_ID = re.compile(r"-?[1-9][0-9]{0,19}")
-# What a phone number may be written with. phonenumbers also accepts letters (read as
-# keypad digits) and extensions, which could name another resident's number.
+# The characters a phone number may be written with. phonenumbers also accepts letters
+# (read as keypad digits) and extensions, which could name another resident's number.
 _PHONE_TEXT = re.compile(r"\+?[0-9][0-9 ().-]*")
 _CONFIRM_WORDS = frozenset({"y", "yes", "j", "ja"})
 AUDIT_ACTION = "forget"
@@ -62,6 +63,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         candidates = address_candidates(args.address, args.channel)
     except AddressError as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
+        return 1
+    if not database_exists(settings):
         return 1
     async with migrated_engine(settings.database_url) as engine:
         sessionmaker = create_sessionmaker(engine)

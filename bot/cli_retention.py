@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot import retention
+from bot.cli_survey import database_exists
 from bot.settings import Settings
 from store.db import create_sessionmaker, migrated_engine
 from store.models import utcnow
@@ -20,6 +21,8 @@ def add_parsers(database_commands, common: argparse.ArgumentParser) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``db purge`` and print one line with what it deleted (or would delete)."""
+    if not database_exists(settings):
+        return 1
     async with migrated_engine(settings.database_url) as engine:
         report = await retention.purge(create_sessionmaker(engine), utcnow(), settings.retention_days, dry_run=args.dry_run)
     verb = "would delete" if args.dry_run else "deleted"

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot import topics
+from bot.cli_survey import database_exists
 from bot.digest.weeks import DEFAULT_SCHEDULE, ScheduleError, parse_schedule
 from bot.settings import SUPPORTED_LOCALES, Settings
 from store.db import create_sessionmaker, migrated_engine
@@ -68,6 +69,9 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run a ``topics``, ``org`` or ``audit`` command."""
+    # Adding an organisation is a way to set up a new panel; the others need its database.
+    if not (args.command == "org" and args.org_command == "add") and not database_exists(settings):
+        return 1
     async with migrated_engine(settings.database_url) as engine:
         async with create_sessionmaker(engine)() as session, session.begin():
             if args.command == "topics":

@@ -60,7 +60,7 @@ class _Waiting:
             return
         self.result.set_exception(error)
         if self.abandoned:
-            # Nobody reads the result, so the log is the only place the failure shows.
+            # No caller reads the result, so the log is the only place the failure shows.
             self.result.exception()
             log.error("%s message %s failed after its request was cancelled", self.inbound.channel, self.inbound.message_id, exc_info=error)
 

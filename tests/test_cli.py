@@ -83,6 +83,31 @@ def test_read_command_needs_existing_database(clean_env, tmp_path, capsys):
     assert not database.exists()
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["org", "list"],
+        ["org", "edit", "gemeente", "--name", "Gemeente"],
+        ["audit"],
+        ["topics", "list"],
+        ["topics", "approve", "1"],
+        ["db", "purge", "--dry-run"],
+        ["resident", "forget", "0612345678", "--yes"],
+    ],
+)
+def test_commands_need_existing_database(clean_env, tmp_path, capsys, command):
+    database = tmp_path / "typo.db"
+    assert main([*command, "--db", str(database)]) == 1
+    assert f"no database at {database}" in capsys.readouterr().err
+    assert not database.exists()
+
+
+def test_org_add_creates_database(clean_env, tmp_path, capsys):
+    database = tmp_path / "new.db"
+    assert main(["org", "add", "gemeente", "--name", "Gemeente", "--kind", "municipality", "--db", str(database)]) == 0
+    assert database.is_file()
+
+
 def test_missing_database_folder_named(clean_env, tmp_path, capsys):
     database = tmp_path / "absent" / "panel.db"
     assert main(["survey", "load", str(SAMPLE), "--db", str(database)]) == 1
