@@ -109,19 +109,24 @@ async def test_serve_stops_cleanly(serve_process):
     assert "Traceback" not in output
 
 
+async def serve_until_exit(env: dict[str, str]) -> tuple[int, str]:
+    """Run `chatpanel serve` until it exits by itself; return its exit code and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, stderr.decode()
+
+
 async def test_serve_port_in_use_one_line(tmp_path, telegram_api, twilio_api):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        env = serve_env(tmp_path, taken.getsockname()[1], telegram_api, twilio_api)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        _, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
-    assert "CHATPANEL_PORT" in stderr.decode()
-    assert "already in use" in stderr.decode()
-    assert "Traceback" not in stderr.decode()
+        code, stderr = await serve_until_exit(serve_env(tmp_path, taken.getsockname()[1], telegram_api, twilio_api))
+    assert code == 2
+    assert "CHATPANEL_PORT" in stderr
+    assert "already in use" in stderr
+    assert "Traceback" not in stderr
 
 
 async def test_serve_foreign_host_one_line(tmp_path, telegram_api, twilio_api):
@@ -129,14 +134,11 @@ async def test_serve_foreign_host_one_line(tmp_path, telegram_api, twilio_api):
     # A documentation address (TEST-NET-1) that no machine has: listening on it fails
     # locally, and no packet leaves.
     env["CHATPANEL_HOST"] = "192.0.2.1"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 2
-    assert "setting CHATPANEL_HOST: cannot listen on 192.0.2.1:" in stderr.decode()
-    assert "give an address of this machine" in stderr.decode()
-    assert "Traceback" not in stderr.decode()
+    code, stderr = await serve_until_exit(env)
+    assert code == 2
+    assert "setting CHATPANEL_HOST: cannot listen on 192.0.2.1:" in stderr
+    assert "give an address of this machine" in stderr
+    assert "Traceback" not in stderr
 
 
 async def test_serve_survives_unreachable_telegram(tmp_path, telegram_api, twilio_api, closed_port):
