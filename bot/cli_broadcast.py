@@ -41,6 +41,16 @@ async def publish_command(
     except (PublishError, SegmentError) as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
         return 1
+    # A dry run may preview a channel that is not set up yet. A survey that is published
+    # cannot be published again, so a channel without settings would never get its invitations.
+    unconfigured = [channel for channel in channels if channel not in configured_channels(settings)]
+    if unconfigured and not is_dry_run:
+        print(
+            f"chatpanel: error: --channels names {', '.join(unconfigured)}, which these settings do not configure; "
+            "set it up (chatpanel config check lists the settings) or leave it out of --channels",
+            file=sys.stderr,
+        )
+        return 1
     policy = SendPolicy.from_settings(settings, channels)
     now = utcnow()
     async with migrated_engine(settings.database_url) as engine:

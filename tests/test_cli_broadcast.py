@@ -93,6 +93,10 @@ def test_publish_rejects_bad_input(panel_db, capsys):
         (["--opens", "2030-01-07T10:00", "--closes", "2030-01-14T10:00", "--segment", "wijk=centrum"], "invalid segment 'wijk=centrum'"),
         (["--opens", "2030-01-07T10:00", "--closes", "2030-01-14T10:00", "--segment", "age=30-40"], "invalid age value '30-40'"),
         (["--opens", "2030-01-07T10:00", "--closes", "2030-01-14T10:00", "--channels", "fax"], "invalid --channels 'fax'"),
+        (
+            ["--opens", "2030-01-07T10:00", "--closes", "2030-01-14T10:00", "--channels", "telegram,whatsapp"],
+            "--channels names whatsapp, which these settings do not configure",
+        ),
     ]
     for options, message in cases:
         assert main(["survey", "publish", "groen-in-de-wijk", *options, "--db", panel_db]) == 1

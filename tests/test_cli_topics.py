@@ -85,7 +85,9 @@ def test_org_add_list_edit(panel_db, capsys):
     assert "an organisation without an e-mail address gets no digest" in listing
 
 
-def test_moderator_commands_audited(panel_db, capsys):
+def test_moderator_commands_audited(panel_db, capsys, monkeypatch):
+    # Publishing on Telegram needs Telegram settings.
+    monkeypatch.setenv("CHATPANEL_TELEGRAM_TOKEN", "123456789:AAFakeTokenForTestsOnly0123456789ab")
     assert main(["org", "add", "gemeente", "--name", "Gemeente", "--kind", "municipality", "--db", panel_db]) == 0
     assert main(["org", "edit", "gemeente", "--lang", "en", "--db", panel_db]) == 0
     assert "organisation 'gemeente' changed: locale" in capsys.readouterr().out
