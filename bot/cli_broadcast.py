@@ -41,8 +41,9 @@ async def publish_command(
     except (PublishError, SegmentError) as error:
         print(f"chatpanel: error: {error}", file=sys.stderr)
         return 1
-    # A dry run may preview a channel that is not set up yet. A survey that is published
-    # cannot be published again, so a channel without settings would never get its invitations.
+    # A dry run may preview a channel that is not set up yet. Once a survey's invitations
+    # are queued it cannot be published again, so a channel without settings would never
+    # get them.
     unconfigured = [channel for channel in channels if channel not in configured_channels(settings)]
     if unconfigured and not is_dry_run:
         print(
