@@ -64,7 +64,7 @@ def add_parsers(commands, common: argparse.ArgumentParser) -> None:
     edit.add_argument("--digest", metavar="WHEN", help="when its weekly digest goes out, such as 'mon 09:00', or 'off'")
 
     audit = commands.add_parser("audit", parents=[common], help="the moderators' actions, newest first")
-    audit.add_argument("--limit", type=int, default=50, help="how many entries (default: 50)")
+    audit.add_argument("--limit", type=_entry_count, default=50, help="how many of the newest entries to show (default: 50)")
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -100,6 +100,12 @@ async def _topics(session, args) -> int:
         print(f"chatpanel: error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _entry_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"invalid --limit {text!r}: give a whole number of 1 or more")
+    return int(text)
 
 
 def _print_topics(rows: list[topics.TopicRow], output_format: str) -> int:

@@ -102,6 +102,14 @@ def test_commands_need_existing_database(clean_env, tmp_path, capsys, command):
     assert not database.exists()
 
 
+@pytest.mark.parametrize("limit", ["0", "-1", "tien"])
+def test_audit_rejects_invalid_limit(clean_env, tmp_path, capsys, limit):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["audit", "--limit", limit, "--db", str(tmp_path / "panel.db")])
+    assert exit_info.value.code == 2
+    assert f"invalid --limit '{limit}': give a whole number of 1 or more" in capsys.readouterr().err
+
+
 def test_org_add_creates_database(clean_env, tmp_path, capsys):
     database = tmp_path / "new.db"
     assert main(["org", "add", "gemeente", "--name", "Gemeente", "--kind", "municipality", "--db", str(database)]) == 0
