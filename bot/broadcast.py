@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal,
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import topics
-from bot.flows import survey_flow
+from bot.flows import onboarding, survey_flow
 from bot.flows.consent import is_older
 from bot.channels.types import Channel, Choice
 from bot.flows.prompts import make_choices, question_prompt, yes_no_labels
@@ -137,7 +137,7 @@ async def count_recipients(session: AsyncSession, row: Survey, policy: SendPolic
     seen: set[int] = set()
     for found in (await session.execute(statement)).all():
         recipient = Recipient._make(found)
-        if recipient.channel not in channels or recipient.resident_id in seen or not _agreed(recipient, policy):
+        if not _invitable(recipient, channels, seen, policy):
             continue
         seen.add(recipient.resident_id)
         counts[recipient.channel] = counts.get(recipient.channel, 0) + 1
@@ -321,11 +321,24 @@ async def _recipients(session: AsyncSession, row: Survey, batch: tuple[int, int]
     for found in (await session.execute(_recipient_statement(row, policy, batch))).all():
         # The statement selects Recipient's fields in their order.
         recipient = Recipient._make(found)
-        if recipient.channel not in channels or recipient.resident_id in seen or not _agreed(recipient, policy):
+        if not _invitable(recipient, channels, seen, policy):
             continue
         seen.add(recipient.resident_id)
         recipients.append(recipient)
     return recipients
+
+
+def _invitable(recipient: Recipient, channels: frozenset[str], seen: set[int], policy: SendPolicy) -> bool:
+    """Return whether ``recipient`` gets the invitation: an address on an invited channel,
+    the first one found of its resident, who agreed to the current privacy statement and
+    is not still answering the sign-up questions. There a "1" picks a language, not "Yes",
+    and signing up ends with the newest open survey anyway (bot.flows.onboarding)."""
+    return (
+        recipient.channel in channels
+        and recipient.resident_id not in seen
+        and _agreed(recipient, policy)
+        and recipient.flow != onboarding.FLOW
+    )
 
 
 def _agreed(recipient: Recipient, policy: SendPolicy) -> bool:

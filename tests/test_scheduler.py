@@ -130,6 +130,25 @@ async def test_busy_resident_gets_short_invitation(db):
     assert "Vraag 1 van 7" in reply
 
 
+async def test_resident_still_joining_not_invited(db):
+    clock = Clock(MONDAY_10)
+    panel = await panel_with_residents(db, names=("alice",))
+    # Bob agreed and is at the language question.
+    for text in ("hoi", "ja"):
+        await panel.say(text, resident="bob")
+    await publish_survey(db, panel, clock, opens=MONDAY_10, closes=MONDAY_10 + timedelta(days=7))
+
+    report = await PanelScheduler(db[1], policy(), clock=clock).tick()
+
+    assert report.invitations == 1
+    async with db[1]() as session:
+        alice = await session.scalar(select(Address.id).where(Address.value == "alice"))
+    assert [invitation.address_id for invitation in await outbox(db, "invitation")] == [alice]
+    for text in ("1", "overslaan"):
+        await panel.say(text, resident="bob")
+    assert "Vraag 1 van 7: Hoe vaak ga je naar het park?" in await panel.say("overslaan", resident="bob")
+
+
 async def test_quiet_hours_hold_invitations(db):
     evening = datetime(2026, 12, 7, 22, 30, tzinfo=AMSTERDAM).astimezone(timezone.utc)
     clock = Clock(evening)
