@@ -13,7 +13,8 @@ Two changes, measured in docs/benchmarks.md:
   no trip at all, once the connection is in a transaction. The inbound path uses it:
   each of its turns touches one resident's rows and a few small tables. A transaction of
   the inbound path handles up to 25 messages (bot.inbound), and the loop handles nothing
-  else between its BEGIN and COMMIT. In the inbound benchmark such a transaction took
+  else between its BEGIN and COMMIT, unless a turn sends statements back to the thread
+  (RESULTS does). In the inbound benchmark such a transaction took
   39 ms at the 95th percentile and 102 ms at most, BEGIN and COMMIT included. Every
   transaction starts with ``BEGIN IMMEDIATE`` (store.db), which still goes to the
   thread, because it can wait up to the busy timeout for another process to release
