@@ -24,7 +24,7 @@ from bot.i18n import normalize_locale
 from bot.logs import address_tag
 from bot.turn import PanelInfo, Reply, Turn
 from store.models import Address, Conversation, utcnow
-from store.queries import lock_address
+from store.queries import load_address
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,15 @@ class Engine:
         self.panel = panel
         self.clock = clock
 
-    async def handle(self, session: AsyncSession, inbound: Inbound, *, locale: str | None = None, locked: bool = False) -> Handled:
+    async def handle(self, session: AsyncSession, inbound: Inbound, *, locale: str | None = None) -> Handled:
         """Apply ``inbound`` to the sender's conversation and return the replies to send.
 
         ``locale`` forces the conversation's language (the demo's ``--lang``); otherwise a
         new conversation takes the client's language hint or the panel's default. An
-        address whose resident erased their data starts again as a new address. ``locked``
-        means that the caller locked the sender's address already (store.queries.lock_addresses).
+        address whose resident erased their data starts again as a new address. The caller
+        locks the sender's address first (store.queries.lock_addresses).
         """
-        found = await lock_address(session, inbound.channel, inbound.address, locked=locked)
+        found = await load_address(session, inbound.channel, inbound.address)
         if found is None or found.address.erased_at is not None:
             turn = await self._new_turn(session, inbound, locale, found.address if found else None)
             await self._first_contact(turn, inbound)

@@ -115,7 +115,7 @@ async def erase(
     counts = ErasureCounts()
     address_ids = list(target.address_ids)
     if not dry_run:
-        # The engine locks an address before it handles a message from it (PostgreSQL).
+        # The inbound path locks an address before it handles a message from it (PostgreSQL).
         await session.execute(select(Address.id).where(Address.id.in_(address_ids)).with_for_update())
     if target.resident_id is not None:
         await _erase_responses(session, target.resident_id, counts, zone, keeps_answers, dry_run)

@@ -188,7 +188,7 @@ class InboundProcessor:
                 replies: list[dict[str, object]] = []
                 handled_all = []
                 for inbound, locale in messages:
-                    handled = await self.engine.handle(session, inbound, locale=locale, locked=True)
+                    handled = await self.engine.handle(session, inbound, locale=locale)
                     handled_all.append(handled)
                     if handled.erased_address_ids:
                         # Written now, the erasure would have deleted these rows of the

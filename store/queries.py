@@ -29,7 +29,6 @@ def id_in(session: AsyncSession, column: ColumnElement[int], ids: Sequence[int])
 # The engine's statements for each inbound message, built once. Building one with its
 # cache key took about 100 µs of Python, for every message (docs/benchmarks.md).
 _ADDRESS_WHERE = (Address.channel == bindparam("channel"), Address.value == bindparam("value"))
-_LOCK_ADDRESS = select(Address.id).where(*_ADDRESS_WHERE).with_for_update()
 # In the order of their ids, so two transactions that lock some of the same addresses
 # cannot each wait for the other.
 _LOCK_ADDRESSES = (
@@ -113,31 +112,28 @@ class AddressState:
 
 
 async def lock_addresses(session: AsyncSession, addresses: Sequence[tuple[str, str]]) -> None:
-    """Lock the existing ones of ``addresses`` (channel, value) for the transaction.
+    """Lock the existing ones of ``addresses`` (channel, value) for the transaction, so
+    two messages from one resident are handled one after the other.
 
-    Only on PostgreSQL, because SQLite serialises writers already.
+    Only on PostgreSQL, because SQLite serialises writers already. The lock is a statement
+    of its own, before load_address: a statement that waits for a row lock reads the new
+    version of the locked row only, so a joined conversation would come back as it was
+    before the other message changed it.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_LOCK_ADDRESSES, {"addresses": list(addresses)})
 
 
-async def lock_address(session: AsyncSession, channel: str, value: str, *, locked: bool = False) -> AddressState | None:
+async def load_address(session: AsyncSession, channel: str, value: str) -> AddressState | None:
     """Return the address with its conversation, resident, the conversation's survey and
-    the resident's response to it, the address locked (PostgreSQL), so two messages from
-    one resident are handled one after the other. SQLite serialises writers already.
+    the resident's response to it, in one statement. Lock it first (lock_addresses).
 
-    On PostgreSQL a statement of its own takes the lock first. A statement that waits for
-    a row lock reads the new version of the locked row only, so a joined conversation
-    would come back as it was before the other message changed it. One statement then
-    loads the rest. While the caller holds the survey, a lookup of it by primary key is
-    answered from the session without a query (the session's identity map holds its
-    rows only by weak reference). ``locked`` means that the caller locked the address
-    already (lock_addresses).
+    While the caller keeps a reference to the survey, a lookup of it by primary key is
+    answered from the session without a query (the session's identity map keeps its
+    rows only by weak reference).
     """
     parameters = {"channel": channel, "value": value}
     dialect_name = session.get_bind().dialect.name
-    if dialect_name == "postgresql" and not locked:
-        await session.execute(_LOCK_ADDRESS, parameters)
     found = (await session.execute(_ADDRESS_WITH_STATE[dialect_name], parameters)).one_or_none()
     if found is None:
         return None
