@@ -67,8 +67,8 @@ class Engine:
             await self._first_contact(turn, inbound)
             return Handled(turn.address.id, turn.replies)
 
-        # Holding ``found``, with its survey, keeps the survey in the session for the
-        # flows' get_survey.
+        # The reference to ``found``, with its survey, keeps the survey in the session for
+        # the flows' get_survey.
         address, conversation, resident = found.address, found.conversation, found.resident
         if conversation is None:
             conversation = self._new_conversation(address, inbound, locale)

@@ -118,8 +118,8 @@ class InboundProcessor:
             queue.clear()
             raise
         finally:
-            # With no await since the queue was found empty, so a message that arrives
-            # from now on starts a new task.
+            # No await runs between finding the queue empty and this line, so a message
+            # that arrives later starts a new task.
             del self._draining[lane]
 
     async def _process_batch(self, batch: list[_Waiting]) -> None:

@@ -116,9 +116,9 @@ async def lock_addresses(session: AsyncSession, addresses: Sequence[tuple[str, s
     two messages from one resident are handled one after the other.
 
     Only on PostgreSQL, because SQLite serialises writers already. The lock is a statement
-    of its own, before load_address: a statement that waits for a row lock reads the new
-    version of the locked row only, so a joined conversation would come back as it was
-    before the other message changed it.
+    of its own, run before load_address. A statement that waits for a row lock reads the
+    new version of the locked row only, so a joined conversation would come back as it
+    was before the other message changed it.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_LOCK_ADDRESSES, {"addresses": list(addresses)})
